@@ -1,0 +1,98 @@
+"""The insurer's portal for DOKU Alfa Group O2O premium payments."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from portal import config as config_module
+from portal.extensions import db, migrate
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    config_module.load(app.config, app.instance_path, os.environ, test_config)
+    check_receipt_defaults(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def check_receipt_defaults(app: Flask) -> None:
+    from portal.services.receipt import ReceiptTextError, check_info, layout_footer
+
+    try:
+        check_info(app.config["DEFAULT_INFO"])
+        layout_footer(app.config["DEFAULT_FOOTER_MESSAGE"])
+    except ReceiptTextError as exc:
+        raise config_module.ConfigError(f"Cannot start: default receipt text: {exc}") from exc
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"),
+        compare_type=True,
+        render_as_batch=True,
+    )
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave for money: foreign keys on, WAL, and write-locking transactions.
+
+    ``BEGIN IMMEDIATE`` takes the write lock when a transaction starts, so a read followed by a
+    write cannot be overtaken by another process's write (SQLite would answer "database is
+    locked" at the write instead of waiting). SQLite thus runs writers one at a time.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.api import bp as doku_bp
+    from portal.api import routes as doku_routes
+
+    doku_routes.init_app(app)
+    app.register_blueprint(doku_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from portal.api.routes import json_http_error
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if request.path.startswith("/doku/"):
+            return json_http_error(exc)
+        return exc
+
+
+def register_commands(app: Flask) -> None:
+    from portal.cli import register
+
+    register(app)

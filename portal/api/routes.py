@@ -1,0 +1,229 @@
+"""``POST /doku/inquiry``: DOKU asks what a payment code owes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from portal.api import bp
+from portal.api.auth import (
+    AuthenticationError,
+    Credentials,
+    authenticate,
+    response_headers,
+    usable_request_id,
+)
+from portal.doku.messages import (
+    InquiryAnswer,
+    InquiryStatus,
+    InsuranceInfo,
+    MessageError,
+    error_body,
+    format_due_date,
+    inquiry_response_body,
+    parse_inquiry_request,
+)
+from portal.extensions import db
+from portal.services import inquiries
+from portal.services.inquiries import Decision, InquiryRules, RequestIdReused, Verdict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    credentials: Credentials
+    inquiry_target: str
+    max_body_bytes: int
+    rules: InquiryRules
+
+
+def init_app(app: Flask) -> None:
+    """Read the configuration once, at start-up, instead of on every request."""
+    config = app.config
+    app.extensions["doku_api"] = ApiSettings(
+        credentials=Credentials(
+            client_id=config["DOKU_CLIENT_ID"] or "",
+            secret_keys=(config["DOKU_SECRET_KEY"] or "",),
+            timestamp_tolerance_seconds=config["DOKU_TIMESTAMP_TOLERANCE_SECONDS"],
+        ),
+        inquiry_target=config["DOKU_INQUIRY_TARGET"],
+        max_body_bytes=config["DOKU_MAX_BODY_BYTES"],
+        rules=InquiryRules(
+            min_amount=config["ALFA_MIN_AMOUNT"],
+            max_amount=config["ALFA_MAX_AMOUNT"],
+            active_policy_statuses=frozenset(config["ACTIVE_POLICY_STATUSES"]),
+            default_info=config["DEFAULT_INFO"],
+            default_footer_message=config["DEFAULT_FOOTER_MESSAGE"],
+        ),
+    )
+
+
+def _settings() -> ApiSettings:
+    settings: ApiSettings = current_app.extensions["doku_api"]
+    return settings
+
+
+def _signed(body: bytes, status: int, request_id: str | None, target: str) -> Response:
+    response = Response(body, status=status, mimetype="application/json")
+    if request_id is not None:
+        response.headers.update(
+            response_headers(
+                _settings().credentials,
+                request_id=request_id,
+                request_target=target,
+                body=body,
+                now=datetime.now(UTC),
+            )
+        )
+    return response
+
+
+def _error(status: int, code: str, message: str, request_id: str | None) -> Response:
+    return _signed(error_body(code, message), status, request_id, _settings().inquiry_target)
+
+
+def _printable(body: bytes) -> str:
+    """The raw body as text for the record; NUL cannot be stored in PostgreSQL text."""
+    return body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def _answer(payment_code: str, decision: Decision) -> InquiryAnswer:
+    status = InquiryStatus(decision.verdict.value)
+    bill = decision.bill
+    if bill is None:
+        return InquiryAnswer(status=status, payment_code=payment_code)
+    if status is not InquiryStatus.SUCCESS:
+        return InquiryAnswer(
+            status=status,
+            payment_code=payment_code,
+            invoice_number=bill.invoice_number,
+            amount=bill.amount,
+            customer_name=bill.customer_name,
+            customer_email=bill.customer_email,
+        )
+    return InquiryAnswer(
+        status=status,
+        payment_code=payment_code,
+        invoice_number=bill.invoice_number,
+        amount=bill.amount,
+        info=bill.info,
+        customer_name=bill.customer_name,
+        customer_email=bill.customer_email,
+        footer_message=bill.footer_message,
+        insurance_info=InsuranceInfo(
+            policy_type=bill.policy_type,
+            policy_number=bill.policy_number,
+            policy_account_name=bill.policy_account_name,
+            policy_status=bill.policy_status,
+            bill_due_date=format_due_date(bill.due_date),
+        ),
+    )
+
+
+@bp.post("/inquiry")
+def inquiry() -> Response:
+    settings = _settings()
+    request.max_content_length = settings.max_body_bytes
+    body = request.get_data(cache=False)
+    now = datetime.now(UTC)
+    try:
+        auth = authenticate(
+            request.headers,
+            body,
+            request_target=settings.inquiry_target,
+            credentials=settings.credentials,
+            now=now,
+        )
+    except AuthenticationError as exc:
+        log.warning(
+            "doku inquiry refused: %s (Request-Id %r, Client-Id %r, from %s)",
+            exc.message,
+            exc.request_id,
+            (request.headers.get("Client-Id") or "")[:64],
+            request.remote_addr,
+        )
+        return _error(401, "unauthorized", exc.message, exc.request_id)
+
+    entry: dict[str, Any] = {
+        "received_at": now,
+        "client_id": auth.client_id,
+        "request_id": auth.request_id,
+        "request_timestamp": auth.request_timestamp,
+        "request_sha256": inquiries.body_sha256(body),
+        "request_body": _printable(body),
+        "remote_addr": request.remote_addr,
+    }
+    try:
+        message = parse_inquiry_request(body)
+    except MessageError as exc:
+        response_body = error_body("invalid_request", exc.message, exc.details)
+        entry.update(
+            verdict=Verdict.INVALID_REQUEST.value,
+            reason=exc.message[:200],
+            http_status=400,
+            response_body=response_body.decode("ascii"),
+        )
+    else:
+        decision = inquiries.decide(db.session, message.payment_code, now=now, rules=settings.rules)
+        answer = _answer(message.payment_code, decision)
+        response_body = inquiry_response_body(answer)
+        entry.update(
+            payment_code=message.payment_code,
+            inquiry_date=message.inquiry_date,
+            agent_id=message.agent_id,
+            agent_store_id=message.agent_store_id,
+            agent_trx_id=message.agent_trx_id,
+            bill_id=decision.bill.bill_id if decision.bill else None,
+            verdict=decision.verdict.value,
+            reason=decision.reason,
+            http_status=answer.status.http_status,
+            response_body=response_body.decode("ascii"),
+        )
+    try:
+        recorded = inquiries.record(db.session, entry)
+    except RequestIdReused:
+        db.session.rollback()
+        log.warning("doku inquiry refused: Request-Id %r reused with another body", auth.request_id)
+        return _error(
+            409,
+            "request_id_reused",
+            "This Request-Id was already used with a different body.",
+            auth.request_id,
+        )
+    db.session.commit()
+    return _signed(
+        recorded.response_body.encode("ascii"),
+        recorded.http_status,
+        auth.request_id,
+        settings.inquiry_target,
+    )
+
+
+@bp.errorhandler(OperationalError)
+def database_unavailable(exc: OperationalError) -> Response:
+    # DOKU retries on 5xx; the database may come back by then.
+    db.session.rollback()
+    log.error("doku endpoint: database unavailable: %s", exc.__class__.__name__)
+    return _error(
+        503,
+        "unavailable",
+        "The service is temporarily unavailable; please retry.",
+        usable_request_id(request.headers.get("Request-Id")),
+    )
+
+
+def json_http_error(exc: HTTPException) -> Response:
+    """HTTP errors on DOKU's paths as JSON: DOKU reads JSON, never an HTML page."""
+    return _error(
+        exc.code or 500,
+        (exc.name or "error").lower().replace(" ", "_"),
+        exc.description or exc.name or "Error.",
+        usable_request_id(request.headers.get("Request-Id")),
+    )

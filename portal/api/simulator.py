@@ -1,0 +1,160 @@
+"""``flask doku ...``: play DOKU's part for people without DOKU's sandbox.
+
+Requests are built and signed exactly as DOKU sends them; answers are checked the way DOKU
+would check them (the response signature) before anything is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from flask import current_app, url_for
+
+from portal.api import bp
+from portal.doku.messages import inquiry_request_body
+from portal.doku.signature import format_timestamp, signed_headers, verify
+from portal.services.receipt import ReceiptTextError, layout_footer
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _send(url: str | None, flask_path: str, headers: dict[str, str], body: bytes) -> Exchange:
+    if url is None:
+        response = current_app.test_client().post(flask_path, data=body, headers=headers)
+        return Exchange(response.status_code, dict(response.headers), response.get_data())
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--url")
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (checked above)
+            return Exchange(answer.status, dict(answer.headers), answer.read())
+    except urllib.error.HTTPError as answer:
+        return Exchange(answer.code, dict(answer.headers), answer.read())
+
+
+def _flask_path(endpoint: str) -> str:
+    with current_app.test_request_context():
+        return url_for(endpoint)
+
+
+def _endpoint(base_url: str | None, target: str) -> str | None:
+    """A base URL gets our public target appended; a URL with a path is used as given."""
+    if base_url is None:
+        return None
+    if urlsplit(base_url).path in ("", "/"):
+        return base_url.rstrip("/") + target
+    return base_url
+
+
+def _rupiah(amount: int) -> str:
+    return "Rp " + f"{amount:,}".replace(",", ".")
+
+
+def _grouped(code: str) -> str:
+    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+@bp.cli.command("inquire")
+@click.argument("payment_code")
+@click.option("--url", help="Server to call, e.g. http://127.0.0.1:5000 (default: in-process).")
+@click.option("--agent-id", default="ALFAMART", show_default=True)
+@click.option("--store", "store_id", default="TZ01", show_default=True, help="AGENT_STORE_ID")
+def inquire(payment_code: str, url: str | None, agent_id: str, store_id: str) -> None:
+    """Send a signed inquiry for PAYMENT_CODE as DOKU would, and print the answer."""
+    config = current_app.config
+    client_id, secret = config["DOKU_CLIENT_ID"], config["DOKU_SECRET_KEY"]
+    endpoint = _endpoint(url, config["DOKU_INQUIRY_TARGET"])
+    target = urlsplit(endpoint).path if endpoint else config["DOKU_INQUIRY_TARGET"]
+    now = format_timestamp(datetime.now(UTC))
+    request_id = str(uuid.uuid4())
+    body = inquiry_request_body(
+        payment_code,
+        now,
+        {"AGENT_ID": agent_id, "AGENT_STORE_ID": store_id, "AGENT_TRX_ID": uuid.uuid4().hex},
+    )
+    headers = signed_headers(
+        secret, client_id=client_id, request_id=request_id, timestamp=now,
+        request_target=target, body=body,
+    )  # fmt: skip
+    headers["Content-Type"] = "application/json"
+    try:
+        exchange = _send(endpoint, _flask_path("doku.inquiry"), headers, body)
+    except (urllib.error.URLError, OSError) as exc:
+        raise click.ClickException(f"Could not reach {endpoint}: {exc}") from None
+    click.echo(f"POST {endpoint or target} (Request-Id {request_id})")
+    _check_response_signature(exchange, client_id, secret, request_id, target)
+    _print_answer(exchange)
+
+
+def _check_response_signature(
+    exchange: Exchange, client_id: str, secret: str, request_id: str, target: str
+) -> None:
+    headers = {k.lower(): v for k, v in exchange.headers.items()}
+    signature = headers.get("signature")
+    if signature is None:
+        raise click.ClickException(f"HTTP {exchange.status}: the response is not signed.")
+    if headers.get("request-id") != request_id:
+        raise click.ClickException("The response does not echo our Request-Id.")
+    valid = verify(
+        (secret,),
+        signature,
+        client_id=headers.get("client-id", ""),
+        request_id=request_id,
+        timestamp=headers.get("response-timestamp", ""),
+        request_target=target,
+        body=exchange.body,
+        response=True,
+    )
+    if not valid or headers.get("client-id") != client_id:
+        raise click.ClickException(f"HTTP {exchange.status}: the response signature is WRONG.")
+    click.echo(f"HTTP {exchange.status}, response signature verified")
+
+
+def _print_answer(exchange: Exchange) -> None:
+    answer: dict[str, Any] = json.loads(exchange.body)
+    if "error" in answer:
+        click.echo(f"Error {answer['error'].get('code')}: {answer['error'].get('message')}")
+        return
+    status = answer.get("online_to_offline_inquiry", {}).get("status")
+    click.echo(f"Status        : {status}")
+    code = answer.get("online_to_offline_info", {}).get("payment_code", "")
+    click.echo(f"Payment code  : {_grouped(code)}")
+    if order := answer.get("order"):
+        click.echo(f"Invoice       : {order['invoice_number']}")
+        click.echo(f"Amount        : {_rupiah(order['amount'])}")
+    if customer := answer.get("customer"):
+        email = f" <{customer['email']}>" if customer.get("email") else ""
+        click.echo(f"Customer      : {customer['name']}{email}")
+    if info := answer.get("online_to_offline_info", {}).get("info"):
+        click.echo(f"Info at till  : {info}")
+    insurance = answer.get("additional_info", {}).get("insurance_info")
+    if insurance:
+        click.echo(
+            f"Policy        : {insurance['policy_type']} {insurance['policy_number']} "
+            f"({insurance['policy_status']}), account {insurance['policy_account_name']}, "
+            f"due {insurance['bill_due_date']}"
+        )
+    footer = answer.get("alfa_info", {}).get("receipt", {}).get("footer_message")
+    if footer:
+        click.echo("Receipt footer, as the till prints it:")
+        try:
+            lines = layout_footer(footer).lines
+        except ReceiptTextError as exc:
+            click.echo(f"  (cannot be printed: {exc})")
+        else:
+            for line in lines:
+                click.echo(f"  |{line}|")

@@ -1,0 +1,142 @@
+"""Configuration: defaults, then ``instance/config.py``, then the environment, then tests.
+
+Nothing here is read at import time; ``create_app`` calls :func:`load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Config
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite file under instance/
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Credentials from DOKU's Back Office; no defaults outside tests.
+    "DOKU_CLIENT_ID": None,
+    "DOKU_SECRET_KEY": None,
+    # Public request targets of our two URLs as registered with DOKU. Behind a proxy or a path
+    # prefix they differ from the path Flask sees, and the signature covers them.
+    "DOKU_INQUIRY_TARGET": "/doku/inquiry",
+    "DOKU_NOTIFICATION_TARGET": "/doku/notification",
+    # An inquiry happens live at the till: DOKU forwards it within seconds. Five minutes each
+    # way tolerates ordinary clock drift and still refuses a captured request replayed later.
+    "DOKU_TIMESTAMP_TOLERANCE_SECONDS": 300,
+    # DOKU's messages are well under 2 KiB; anything far bigger is refused before parsing.
+    "DOKU_MAX_BODY_BYTES": 16 * 1024,
+    # Company prefix ("BIN") assigned by DOKU at onboarding, and the total code length.
+    "PAYMENT_CODE_PREFIX": "8896",
+    "PAYMENT_CODE_LENGTH": 16,
+    # A code stays valid this many days after the bill's due date (end of day, WIB).
+    "PAYMENT_CODE_GRACE_DAYS": 30,
+    # Alfamart's usual per-transaction limits; configurable, not contractual.
+    "ALFA_MIN_AMOUNT": 10_000,
+    "ALFA_MAX_AMOUNT": 5_000_000,
+    "ACTIVE_POLICY_STATUSES": ("aktif",),
+    "DEFAULT_INFO": "Premi Asuransi",
+    "DEFAULT_FOOTER_MESSAGE": "Terima kasih. Simpan struk ini sebagai  bukti bayar premi Anda.",
+}
+
+REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY")
+
+
+class ConfigError(RuntimeError):
+    """Start-up cannot go on: the message says what to set."""
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _str(value: str) -> str:
+    return value
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def database_url(value: str) -> str:
+    """Accept the URLs hosting platforms hand out and use psycopg 3 for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix) :]
+    return value
+
+
+# Environment variable -> (config key, parser). Documented in README.md.
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "SECRET_KEY": ("SECRET_KEY", _str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", database_url),
+    "DOKU_CLIENT_ID": ("DOKU_CLIENT_ID", _str),
+    "DOKU_SECRET_KEY": ("DOKU_SECRET_KEY", _str),
+    "DOKU_INQUIRY_TARGET": ("DOKU_INQUIRY_TARGET", _str),
+    "DOKU_NOTIFICATION_TARGET": ("DOKU_NOTIFICATION_TARGET", _str),
+    "DOKU_TIMESTAMP_TOLERANCE_SECONDS": ("DOKU_TIMESTAMP_TOLERANCE_SECONDS", _int),
+    "PAYMENT_CODE_PREFIX": ("PAYMENT_CODE_PREFIX", _str),
+    "PAYMENT_CODE_LENGTH": ("PAYMENT_CODE_LENGTH", _int),
+    "PAYMENT_CODE_GRACE_DAYS": ("PAYMENT_CODE_GRACE_DAYS", _int),
+    "ALFA_MIN_AMOUNT": ("ALFA_MIN_AMOUNT", _int),
+    "ALFA_MAX_AMOUNT": ("ALFA_MAX_AMOUNT", _int),
+    "ACTIVE_POLICY_STATUSES": ("ACTIVE_POLICY_STATUSES", _list),
+    "DEFAULT_INFO": ("DEFAULT_INFO", _str),
+    "DEFAULT_FOOTER_MESSAGE": ("DEFAULT_FOOTER_MESSAGE", _str),
+}
+
+
+def load(
+    config: Config,
+    instance_path: str,
+    environ: Mapping[str, str],
+    test_config: Mapping[str, Any] | None,
+) -> None:
+    config.from_mapping(DEFAULTS)
+    config.from_pyfile("config.py", silent=True)
+    for name, (key, parse) in ENVIRONMENT.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            config[key] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"Environment variable {name} is not valid: {exc}") from exc
+    if test_config is not None:
+        config.from_mapping(test_config)
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        path = Path(instance_path) / "portal.sqlite3"
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    else:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
+    check(config)
+
+
+def check(config: Config) -> None:
+    """Fail fast with a message that names every missing or inconsistent setting."""
+    problems: list[str] = []
+    if not config.get("TESTING"):
+        missing = [key for key in REQUIRED_SECRETS if not config.get(key)]
+        if missing:
+            problems.append(
+                "missing " + ", ".join(missing) + " (set them in the environment or in "
+                "instance/config.py; see README.md, Configuration)"
+            )
+    prefix = config["PAYMENT_CODE_PREFIX"]
+    length = config["PAYMENT_CODE_LENGTH"]
+    if not (isinstance(prefix, str) and prefix.isascii() and prefix.isdigit() and prefix[0] != "0"):
+        problems.append("PAYMENT_CODE_PREFIX must be digits not starting with 0")
+    elif not (isinstance(length, int) and length <= 20 and length - len(prefix) - 1 >= 8):
+        problems.append(
+            "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
+            "after the prefix and before the check digit"
+        )
+    if not 0 < config["ALFA_MIN_AMOUNT"] <= config["ALFA_MAX_AMOUNT"]:
+        problems.append("ALFA_MIN_AMOUNT must be positive and not above ALFA_MAX_AMOUNT")
+    for key in ("DOKU_INQUIRY_TARGET", "DOKU_NOTIFICATION_TARGET"):
+        target = config[key]
+        if not target.startswith("/") or "?" in target:
+            problems.append(f"{key} must be a path starting with / and without a query string")
+    if problems:
+        raise ConfigError("Cannot start: " + "; ".join(problems) + ".")

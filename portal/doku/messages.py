@@ -1,0 +1,326 @@
+"""Inquiry messages: the request DOKU sends, the statuses we answer, the bytes we send back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+from portal.doku.signature import parse_timestamp
+
+SERVICE_ID = "ONLINE_TO_OFFLINE"
+ACQUIRER_ID = "ALFA"
+CHANNEL_ID = "ONLINE_TO_OFFLINE_ALFA"
+
+# Field limits from DOKU's guide.
+PAYMENT_CODE_MAX = 20
+INVOICE_NUMBER_MAX = 64
+AMOUNT_MAX_DIGITS = 12
+INFO_MAX = 32
+CUSTOMER_NAME_MAX = 64
+CUSTOMER_EMAIL_MAX = 128
+FOOTER_MESSAGE_MAX = 120
+REQUEST_ID_MAX = 128
+IDENTIFIER_VALUE_MAX = 128
+
+# Acquirer identifiers DOKU passes on from the till, kept for reference.
+AGENT_IDENTIFIERS = ("AGENT_ID", "AGENT_STORE_ID", "AGENT_TRX_ID")
+
+
+class InquiryStatus(StrEnum):
+    SUCCESS = "success"
+    DECLINE = "decline"
+    BILLING_ALREADY_PAID = "billing_already_paid"
+    BILLING_WAS_EXPIRED = "billing_was_expired"
+    BILLING_NOT_FOUND = "billing_not_found"
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_STATUS[self]
+
+
+_HTTP_STATUS = {
+    InquiryStatus.SUCCESS: 200,
+    InquiryStatus.DECLINE: 400,
+    InquiryStatus.BILLING_ALREADY_PAID: 400,
+    InquiryStatus.BILLING_WAS_EXPIRED: 400,
+    InquiryStatus.BILLING_NOT_FOUND: 404,
+}
+
+
+def has_control_characters(value: str) -> bool:
+    """NUL and other control characters: PostgreSQL refuses NUL in text, tills print neither."""
+    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value)
+
+
+class Text(fields.String):
+    """A string without control characters."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "control": "Must not contain control characters."
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if has_control_characters(text):
+            raise self.make_error("control")
+        return text
+
+
+class PaymentCode(fields.Field):
+    """1 to 20 digits. DOKU's guide types it "number" but sends a string: accept both.
+
+    A JSON number is accepted only as a non-negative integer; its decimal digits are the code.
+    """
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Must be a string of 1 to 20 digits.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int) and value >= 0:
+            value = str(value)
+        if not isinstance(value, str) or not is_payment_code(value):
+            raise self.make_error("invalid")
+        return value
+
+
+def is_payment_code(value: str) -> bool:
+    return 1 <= len(value) <= PAYMENT_CODE_MAX and value.isascii() and value.isdigit()
+
+
+class Timestamp(Text):
+    """An ISO 8601 timestamp with its offset, kept as the string received."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "timestamp": "Must be an ISO 8601 timestamp with a UTC offset."
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_timestamp(text)
+        except ValueError as exc:
+            raise self.make_error("timestamp") from exc
+        return text
+
+
+class _Lenient(Schema):
+    # DOKU may add fields at any time: unknown ones are ignored, never an error.
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _fixed_id(expected: str) -> type[Schema]:
+    class _Id(_Lenient):
+        id = Text(required=True, validate=validate.Equal(expected))
+
+    _Id.__name__ = f"Id{expected.title().replace('_', '')}"
+    return _Id
+
+
+ServiceSchema = _fixed_id(SERVICE_ID)
+AcquirerSchema = _fixed_id(ACQUIRER_ID)
+ChannelSchema = _fixed_id(CHANNEL_ID)
+
+
+class IdentifierSchema(_Lenient):
+    name = Text(required=True, validate=validate.Length(min=1, max=64))
+    value = Text(required=True, validate=validate.Length(max=IDENTIFIER_VALUE_MAX))
+
+
+class OnlineToOfflineInfoSchema(_Lenient):
+    payment_code = PaymentCode(required=True)
+
+
+class OnlineToOfflineInquirySchema(_Lenient):
+    date = Timestamp(required=True)
+    identifier = fields.List(
+        fields.Nested(IdentifierSchema), load_default=list, validate=validate.Length(max=32)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryRequest:
+    payment_code: str
+    inquiry_date: str
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.identifiers.get("AGENT_ID")
+
+    @property
+    def agent_store_id(self) -> str | None:
+        return self.identifiers.get("AGENT_STORE_ID")
+
+    @property
+    def agent_trx_id(self) -> str | None:
+        return self.identifiers.get("AGENT_TRX_ID")
+
+
+class InquiryRequestSchema(_Lenient):
+    service = fields.Nested(ServiceSchema, required=True)
+    acquirer = fields.Nested(AcquirerSchema, required=True)
+    channel = fields.Nested(ChannelSchema, required=True)
+    online_to_offline_info = fields.Nested(OnlineToOfflineInfoSchema, required=True)
+    online_to_offline_inquiry = fields.Nested(OnlineToOfflineInquirySchema, required=True)
+
+    @post_load
+    def _to_request(self, data: dict[str, Any], **_: Any) -> InquiryRequest:
+        inquiry = data["online_to_offline_inquiry"]
+        identifiers = {
+            item["name"]: item["value"]
+            for item in inquiry["identifier"]
+            if item["name"] in AGENT_IDENTIFIERS
+        }
+        return InquiryRequest(
+            payment_code=data["online_to_offline_info"]["payment_code"],
+            inquiry_date=inquiry["date"],
+            identifiers=identifiers,
+        )
+
+
+_INQUIRY_REQUEST_SCHEMA = InquiryRequestSchema()
+
+
+class MessageError(ValueError):
+    """A request body that is not what the protocol allows; ``details`` names the fields."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    """Parse a body as one JSON object, with errors a client can act on."""
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise MessageError("Body is not UTF-8.") from exc
+    except RecursionError as exc:
+        raise MessageError("Body is nested too deeply.") from exc
+    except ValueError as exc:
+        raise MessageError(f"Body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MessageError("Body must be a JSON object.")
+    return data
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def parse_inquiry_request(body: bytes) -> InquiryRequest:
+    """Decode and validate an inquiry request body. Raises ``MessageError``."""
+    data = decode_json_object(body)
+    try:
+        result: InquiryRequest = _INQUIRY_REQUEST_SCHEMA.load(data)
+    except ValidationError as exc:
+        raise MessageError("Body does not match the inquiry request.", _as_dict(exc)) from exc
+    return result
+
+
+def _as_dict(exc: ValidationError) -> dict[str, Any]:
+    messages = exc.messages
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+@dataclass(frozen=True, slots=True)
+class InsuranceInfo:
+    policy_type: str
+    policy_number: str
+    policy_account_name: str
+    policy_status: str
+    bill_due_date: str
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryAnswer:
+    """What we know about a payment code, ready to be sent to DOKU."""
+
+    status: InquiryStatus
+    payment_code: str
+    invoice_number: str | None = None
+    amount: int | None = None
+    info: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    footer_message: str | None = None
+    insurance_info: InsuranceInfo | None = None
+
+
+def inquiry_response_body(answer: InquiryAnswer) -> bytes:
+    """The response body, serialised once, in the guide's field order, without whitespace."""
+    body: dict[str, Any] = {}
+    if answer.invoice_number is not None and answer.amount is not None:
+        body["order"] = {"invoice_number": answer.invoice_number, "amount": answer.amount}
+    o2o_info: dict[str, Any] = {"payment_code": answer.payment_code}
+    if answer.info:
+        o2o_info["info"] = answer.info
+    body["online_to_offline_info"] = o2o_info
+    body["online_to_offline_inquiry"] = {"status": answer.status.value}
+    if answer.customer_name is not None:
+        customer = {"name": answer.customer_name}
+        if answer.customer_email:
+            customer["email"] = answer.customer_email
+        body["customer"] = customer
+    if answer.footer_message:
+        body["alfa_info"] = {"receipt": {"footer_message": answer.footer_message}}
+    if answer.insurance_info is not None:
+        info = answer.insurance_info
+        body["additional_info"] = {
+            "insurance_info": {
+                "policy_type": info.policy_type,
+                "policy_number": info.policy_number,
+                "policy_account_name": info.policy_account_name,
+                "policy_status": info.policy_status,
+                "bill_due_date": info.bill_due_date,
+            }
+        }
+    return encode(body)
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return encode({"error": error})
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def format_due_date(day: date) -> str:
+    """The guide's ``bill_due_date`` form, ``21 May 2021``, whatever the server's locale."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def inquiry_request_body(
+    payment_code: str, inquiry_date: str, identifiers: dict[str, str]
+) -> bytes:
+    """An inquiry as DOKU sends it (the guide's field order), for the simulator and tests."""
+    return encode(
+        {
+            "service": {"id": SERVICE_ID},
+            "acquirer": {"id": ACQUIRER_ID},
+            "channel": {"id": CHANNEL_ID},
+            "online_to_offline_info": {"payment_code": payment_code},
+            "online_to_offline_inquiry": {
+                "date": inquiry_date,
+                "identifier": [{"name": k, "value": v} for k, v in identifiers.items()],
+            },
+        }
+    )

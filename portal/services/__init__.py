@@ -1,0 +1,1 @@
+"""Business rules as plain functions: explicit arguments, domain errors, flush but never commit."""

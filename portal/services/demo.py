@@ -1,0 +1,90 @@
+"""Demo data: one bill for each answer an inquiry can give, created through the import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Bill, BillState
+from portal.services.bill_import import HEADER, import_bills
+from portal.services.payment_codes import CodeSettings
+
+
+@dataclass(frozen=True, slots=True)
+class DemoBill:
+    invoice_number: str
+    expected: str
+    note: str
+
+
+DEMO_BILLS = (
+    DemoBill("DEMO-INV-0001", "success", "unpaid premium, active policy"),
+    DemoBill("DEMO-INV-0002", "success", "second policyholder, custom footer"),
+    DemoBill("DEMO-INV-0003", "billing_already_paid", "already paid"),
+    DemoBill("DEMO-INV-0004", "billing_was_expired", "code expired yesterday"),
+    DemoBill("DEMO-INV-0005", "decline", "bill cancelled"),
+    DemoBill("DEMO-INV-0006", "decline", "policy lapsed"),
+    DemoBill("DEMO-INV-0007", "decline", "amount above the Alfa limit"),
+)
+
+
+def _csv(now: datetime) -> str:
+    due = (now + timedelta(days=14)).date().isoformat()
+    rows = [
+        ("9090901234", "Dana Pendidikan", "Andreas", "aktif", "Budi Santoso",
+         "budi@example.com", "DEMO-INV-0001", "150000", due, "", "", "", ""),
+        ("9090905678", "Jiwa Berjangka", "Siti Rahayu", "aktif", "Siti Rahayu",
+         "siti@example.com", "DEMO-INV-0002", "275000", due, "", "", "Premi Jiwa Berjangka",
+         "Terima kasih, Ibu Siti.                 Call Center 1500-123"),
+        ("9090901234", "Dana Pendidikan", "Andreas", "aktif", "Budi Santoso",
+         "budi@example.com", "DEMO-INV-0003", "150000", due, "", "", "", ""),
+        ("9090901234", "Dana Pendidikan", "Andreas", "aktif", "Budi Santoso",
+         "budi@example.com", "DEMO-INV-0004", "150000", due, "", "", "", ""),
+        ("9090905678", "Jiwa Berjangka", "Siti Rahayu", "aktif", "Siti Rahayu",
+         "siti@example.com", "DEMO-INV-0005", "275000", due, "", "", "", ""),
+        ("9090909999", "Kesehatan Keluarga", "Agus Wijaya", "lapse", "Agus Wijaya",
+         "agus@example.com", "DEMO-INV-0006", "320000", due, "", "", "", ""),
+        ("9090905678", "Jiwa Berjangka", "Siti Rahayu", "aktif", "Siti Rahayu",
+         "siti@example.com", "DEMO-INV-0007", "7500000", due, "", "", "", ""),
+    ]  # fmt: skip
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def seed(session: Session, *, settings: CodeSettings, now: datetime) -> bool:
+    """Create the demo bills unless they exist. Returns whether anything was created."""
+    if session.scalar(select(Bill.id).where(Bill.invoice_number == DEMO_BILLS[0].invoice_number)):
+        return False
+    import_bills(session, _csv(now), settings=settings, now=now)
+    bills = {
+        b.invoice_number: b
+        for b in session.scalars(select(Bill).where(Bill.invoice_number.like("DEMO-INV-%")))
+    }
+    bills["DEMO-INV-0003"].state = BillState.PAID
+    code = bills["DEMO-INV-0004"].current_code
+    assert code is not None
+    code.expires_at = now - timedelta(days=1)
+    bills["DEMO-INV-0005"].state = BillState.CANCELLED
+    session.flush()
+    return True
+
+
+def demo_codes(session: Session) -> list[tuple[DemoBill, str]]:
+    bills = {
+        b.invoice_number: b
+        for b in session.scalars(select(Bill).where(Bill.invoice_number.like("DEMO-INV-%")))
+    }
+    result = []
+    for demo in DEMO_BILLS:
+        bill = bills.get(demo.invoice_number)
+        if bill is not None and bill.current_code is not None:
+            result.append((demo, bill.current_code.code))
+    return result

@@ -1,0 +1,175 @@
+"""Answering "what does payment code X owe?" and keeping a record of every answer.
+
+This is the hot path of the DOKU inquiry: one indexed query to decide, one insert to record,
+both in SQLAlchemy Core so the request pays for no ORM unit-of-work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from portal.models import Bill, BillState, Inquiry, PaymentCode, Policy, Policyholder
+
+
+class Verdict(StrEnum):
+    SUCCESS = "success"
+    DECLINE = "decline"
+    BILLING_ALREADY_PAID = "billing_already_paid"
+    BILLING_WAS_EXPIRED = "billing_was_expired"
+    BILLING_NOT_FOUND = "billing_not_found"
+    # Authenticated, but the body was not a valid inquiry.
+    INVALID_REQUEST = "invalid_request"
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryRules:
+    min_amount: int
+    max_amount: int
+    active_policy_statuses: frozenset[str]
+    default_info: str
+    default_footer_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BillSnapshot:
+    bill_id: int
+    invoice_number: str
+    amount: int
+    due_date: date
+    info: str
+    footer_message: str
+    customer_name: str
+    customer_email: str
+    policy_type: str
+    policy_number: str
+    policy_account_name: str
+    policy_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    bill: BillSnapshot | None = None
+    reason: str | None = None
+
+
+_LOOKUP = (
+    select(
+        Bill.id,
+        Bill.invoice_number,
+        Bill.amount,
+        Bill.due_date,
+        Bill.state,
+        Bill.info,
+        Bill.footer_message,
+        PaymentCode.expires_at,
+        Policy.number,
+        Policy.type,
+        Policy.account_name,
+        Policy.status,
+        Policyholder.name,
+        Policyholder.email,
+    )
+    .select_from(PaymentCode)
+    .join(Bill, Bill.id == PaymentCode.bill_id)
+    .join(Policy, Policy.id == Bill.policy_id)
+    .join(Policyholder, Policyholder.id == Policy.policyholder_id)
+    .where(PaymentCode.code == bindparam("code"), PaymentCode.retired_at.is_(None))
+)
+
+
+def decide(session: Session, payment_code: str, *, now: datetime, rules: InquiryRules) -> Decision:
+    """What to answer for ``payment_code`` at ``now`` (UTC).
+
+    Order matters: a paid bill says so even after its code expired, a cancelled bill declines,
+    then expiry, then the policy and the till's amount limits.
+    """
+    row = session.execute(_LOOKUP, {"code": payment_code}).first()
+    if row is None:
+        return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
+    (bill_id, invoice, amount, due, state, info, footer, expires_at,
+     number, policy_type, account_name, policy_status, name, email) = row  # fmt: skip
+    bill = BillSnapshot(
+        bill_id=bill_id,
+        invoice_number=invoice,
+        amount=amount,
+        due_date=due,
+        info=info if info is not None else rules.default_info,
+        footer_message=footer if footer is not None else rules.default_footer_message,
+        customer_name=name,
+        customer_email=email,
+        policy_type=policy_type,
+        policy_number=number,
+        policy_account_name=account_name,
+        policy_status=policy_status,
+    )
+    if state == BillState.PAID:
+        return Decision(Verdict.BILLING_ALREADY_PAID, bill, "bill is paid")
+    if state == BillState.CANCELLED:
+        return Decision(Verdict.DECLINE, bill, "bill is cancelled")
+    if expires_at <= now:
+        return Decision(
+            Verdict.BILLING_WAS_EXPIRED, bill, f"code expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    if policy_status not in rules.active_policy_statuses:
+        return Decision(Verdict.DECLINE, bill, f"policy status is {policy_status!r}")
+    if not rules.min_amount <= amount <= rules.max_amount:
+        return Decision(
+            Verdict.DECLINE,
+            bill,
+            f"amount {amount} is outside the Alfa limits {rules.min_amount}-{rules.max_amount}",
+        )
+    return Decision(Verdict.SUCCESS, bill)
+
+
+class RequestIdReused(Exception):
+    """The Request-Id was seen before with a different body."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The answer to send: ours, or the one first sent for a repeated Request-Id."""
+
+    http_status: int
+    response_body: str
+    replayed: bool
+
+
+def body_sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def record(session: Session, entry: dict[str, Any]) -> Recorded:
+    """Insert one inquiry row, unless its Request-Id is already recorded.
+
+    ``entry`` holds the ``Inquiry`` columns. A repeated Request-Id with the same body returns the
+    first answer unchanged (no second row); with another body it raises ``RequestIdReused``.
+    Insert-first means the common case costs one statement, and two simultaneous copies of one
+    request cannot both be recorded: the database decides which one was first.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Inquiry)
+        .values(entry)
+        .on_conflict_do_nothing(index_elements=["client_id", "request_id"])
+        .returning(Inquiry.id)
+    )
+    if session.execute(statement).scalar_one_or_none() is not None:
+        return Recorded(entry["http_status"], entry["response_body"], replayed=False)
+    first = session.execute(
+        select(Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body).where(
+            Inquiry.client_id == entry["client_id"], Inquiry.request_id == entry["request_id"]
+        )
+    ).one()
+    if first.request_sha256 != entry["request_sha256"]:
+        raise RequestIdReused(entry["request_id"])
+    return Recorded(first.http_status, first.response_body, replayed=True)

@@ -1,0 +1,117 @@
+"""Alfa payment codes: company prefix + random digits from a CSPRNG + a Luhn check digit.
+
+Random, not sequential: anyone at a till can type a code and see the customer's name, so
+neighbouring codes must not belong to other customers. The check digit makes a single mistyped
+digit (and most swaps of neighbours) an invalid code instead of somebody else's bill.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.models import Bill, PaymentCode
+
+WIB = timezone(timedelta(hours=7), "WIB")
+_ISSUE_ATTEMPTS = 8
+
+
+class PaymentCodeError(ValueError):
+    """A code that cannot be issued; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSettings:
+    prefix: str
+    length: int
+    grace_days: int
+    require_check_digit: bool = True
+
+
+def luhn_check_digit(payload: str) -> str:
+    """The digit that makes ``payload + digit`` pass the Luhn check."""
+    total = 0
+    for position, char in enumerate(reversed(payload)):
+        value = int(char)
+        if position % 2 == 0:  # doubled: these sit second from the right once the digit is added
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def luhn_valid(code: str) -> bool:
+    return (
+        len(code) >= 2
+        and code.isascii()
+        and code.isdigit()
+        and luhn_check_digit(code[:-1]) == code[-1]
+    )
+
+
+def generate_code(settings: CodeSettings) -> str:
+    random_digits = settings.length - len(settings.prefix) - 1
+    payload = settings.prefix + str(secrets.randbelow(10**random_digits)).zfill(random_digits)
+    return payload + luhn_check_digit(payload)
+
+
+def default_expiry(due_date: date, settings: CodeSettings) -> datetime:
+    """End of the day (WIB) ``grace_days`` after the due date, in UTC."""
+    last_day = due_date + timedelta(days=settings.grace_days)
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=WIB).astimezone(UTC)
+
+
+def check_supplied_code(code: str, settings: CodeSettings) -> None:
+    """Rules for a code that comes from the core system instead of being generated."""
+    if not (1 <= len(code) <= 20 and code.isascii() and code.isdigit()):
+        raise PaymentCodeError("Payment code must be 1 to 20 digits.")
+    if settings.require_check_digit and not luhn_valid(code):
+        raise PaymentCodeError("Payment code fails its check digit (Luhn): is it mistyped?")
+
+
+def code_was_issued(session: Session, code: str) -> bool:
+    return bool(session.scalar(select(exists().where(PaymentCode.code == code))))
+
+
+def issue_code(
+    session: Session,
+    bill: Bill,
+    *,
+    expires_at: datetime,
+    settings: CodeSettings,
+    code: str | None = None,
+) -> PaymentCode:
+    """Give ``bill`` a new live payment code, generated unless ``code`` is supplied.
+
+    The unique constraint is the guarantee; a generated code that collides (another process
+    took it first) is drawn again inside a savepoint so the caller's transaction survives.
+    """
+    if code is not None:
+        check_supplied_code(code, settings)
+        if code_was_issued(session, code):
+            raise PaymentCodeError(
+                f"Payment code {code} was issued before; codes are never reused."
+            )
+    if bill.id is None:
+        session.flush()
+    for _ in range(_ISSUE_ATTEMPTS):
+        candidate = code if code is not None else generate_code(settings)
+        # Linked by id, not by relationship, so a rolled-back attempt leaves no trace on the bill.
+        payment_code = PaymentCode(bill_id=bill.id, code=candidate, expires_at=expires_at)
+        try:
+            with session.begin_nested():
+                session.add(payment_code)
+                session.flush()
+        except IntegrityError as exc:
+            if code is not None:
+                raise PaymentCodeError(f"Payment code {code} is already issued.") from exc
+            continue
+        payment_code.bill = bill
+        return payment_code
+    raise PaymentCodeError("Could not draw an unused payment code; is the code space exhausted?")

@@ -1,0 +1,63 @@
+"""The receipt footer and till info, laid out and checked exactly as an Alfa till prints them.
+
+DOKU's guide: the footer is printed "1 line contain 40 character (fix length)", at most 120
+characters, so the text is cut every 40 characters, wherever that falls, into at most 3 lines.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+LINE_WIDTH = 40
+FOOTER_MAX = 120
+INFO_MAX = 32
+
+
+class ReceiptTextError(ValueError):
+    """Text the till cannot print; the message says why, for a form or an import report."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFooter:
+    text: str
+    lines: tuple[str, ...]
+    # 1-based numbers of lines whose last word runs on to the next line.
+    split_words_after: tuple[int, ...]
+
+
+def _check_printable(text: str, what: str) -> None:
+    for position, char in enumerate(text, start=1):
+        if not (" " <= char <= "~"):
+            raise ReceiptTextError(
+                f"{what} can only hold printable ASCII characters; "
+                f"character {position} ({char!r}) cannot be printed at the till."
+            )
+
+
+def layout_footer(text: str) -> ReceiptFooter:
+    """Lay ``text`` out in 40-character lines as the till prints it, or raise ReceiptTextError."""
+    if len(text) > FOOTER_MAX:
+        raise ReceiptTextError(
+            f"Footer message is {len(text)} characters; the receipt holds at most {FOOTER_MAX}."
+        )
+    _check_printable(text, "Footer message")
+    chunks = [text[i : i + LINE_WIDTH] for i in range(0, len(text), LINE_WIDTH)]
+    splits = tuple(
+        number
+        for number, (line, following) in enumerate(itertools.pairwise(chunks), start=1)
+        if line[-1] != " " and following[0] != " "
+    )
+    return ReceiptFooter(
+        text=text, lines=tuple(c.ljust(LINE_WIDTH) for c in chunks), split_words_after=splits
+    )
+
+
+def check_info(text: str) -> str:
+    """Validate the info line shown at the till when the cashier looks the code up."""
+    if len(text) > INFO_MAX:
+        raise ReceiptTextError(
+            f"Info is {len(text)} characters; the till shows at most {INFO_MAX}."
+        )
+    _check_printable(text, "Info")
+    return text
