@@ -1,0 +1,24 @@
+"""gunicorn settings for production: ``gunicorn wsgi:app``. Every value can be overridden
+from the environment (GUNICORN_* below) or the command line."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# The DOKU endpoints spend most of their time waiting on the database, so a few more
+# processes than cores keeps the CPUs busy: the usual (2 x cores) + 1.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+# DOKU waits on the inquiry while the cashier waits on DOKU: never hold a request long.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak can never take the service down.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = 1000
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+# The app is created in each worker, never shared across fork: database connections stay
+# per process.
+preload_app = False
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
