@@ -1,0 +1,116 @@
+"""Fixtures: an app on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set.
+
+The schema is built by the migrations (not ``create_all``), so every test also exercises them.
+On PostgreSQL each test session works in a schema of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from portal import create_app
+from portal.config import database_url
+from portal.extensions import db
+from tests.factories import CLIENT_ID, SECRET_KEY
+
+BASE_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "DOKU_CLIENT_ID": CLIENT_ID,
+    "DOKU_SECRET_KEY": SECRET_KEY,
+}
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return database_url(url) if url else None
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database: a new SQLite file, or a new schema in the PostgreSQL database."""
+    pg = postgres_url()
+    if pg is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
+        return
+    schema = f"pytest_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(pg)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _with_search_path(pg, schema)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url_for_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from fresh_database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def make_app(database_url_for_tests: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Build an app on the session's database with extra settings."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        config = {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url_for_tests, **overrides}
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _migrated_app(make_app: Any) -> Flask:
+    app: Flask = make_app()
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(_migrated_app: Flask) -> Iterator[Flask]:
+    yield _migrated_app
+    with _migrated_app.app_context():
+        db.session.remove()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The app's session inside an application context, for arranging and checking data."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def database_kind(database_url_for_tests: str) -> str:
+    return "postgresql" if database_url_for_tests.startswith("postgresql") else "sqlite"
