@@ -16,7 +16,7 @@ keepalive = 5
 # Recycle workers now and then so a slow leak can never take the service down.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = 1000
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 # The app is created in each worker, never shared across fork: database connections stay
 # per process.

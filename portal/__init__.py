@@ -16,7 +16,12 @@ from portal.extensions import db, migrate
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # PORTAL_INSTANCE_PATH moves the runtime folder (instance/ beside the code by default).
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app.config, app.instance_path, os.environ, test_config)
     check_receipt_defaults(app)

@@ -7,8 +7,10 @@ On PostgreSQL each test session works in a schema of its own, dropped at the end
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,12 @@ BASE_CONFIG: dict[str, Any] = {
     "DOKU_CLIENT_ID": CLIENT_ID,
     "DOKU_SECRET_KEY": SECRET_KEY,
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests never read the developer's instance/config.py (secrets, a local database).
+    instance = Path(tempfile.mkdtemp(prefix="portal-test-instance-"))
+    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
 
 
 def postgres_url() -> str | None:

@@ -1,8 +1,9 @@
 """Pre-generate signed inquiry requests for wrk to replay (bench/inquiry/replay.lua).
 
 Each request is a complete raw HTTP/1.1 POST with Client-Id, Request-Id (a fresh UUID: unique),
-Request-Timestamp (now) and Signature headers. The body comes from ``portal.doku.messages.inquiry_request_body`` for a
-random live payment code in the database, and the signature from
+Request-Timestamp (now) and Signature headers. The body comes from
+``portal.doku.messages.inquiry_request_body`` for a random live payment code in the database, and
+the signature from
 ``portal.doku.signature.signed_headers`` over those exact bytes with the configured inquiry
 Request-Target. The timestamp is taken once, now: run wrk within DOKU_TIMESTAMP_TOLERANCE_SECONDS.
 

@@ -99,6 +99,10 @@ def _text(max_length: int, *, required: bool = True) -> fields.String:
 
 
 class BillRowSchema(Schema):
+    def __init__(self, settings: CodeSettings) -> None:
+        super().__init__()
+        self.code_settings = settings
+
     policy_number = _text(POLICY_NUMBER_MAX)
     policy_type = _text(POLICY_TYPE_MAX)
     policy_account_name = _text(NAME_MAX)
@@ -125,6 +129,14 @@ class BillRowSchema(Schema):
             raise ValidationError("Whole rupiah in digits only, e.g. 150000 (no dots or commas).")
         if not 0 < int(value) <= AMOUNT_MAX:
             raise ValidationError(f"Must be between 1 and {AMOUNT_MAX}.")
+
+    @validates("payment_code")
+    def _payment_code(self, value: str, **_: Any) -> None:
+        if value:
+            try:
+                check_supplied_code(value, self.code_settings)
+            except PaymentCodeError as exc:
+                raise ValidationError(str(exc)) from None
 
     @validates("expires_at")
     def _expires_at(self, value: str, **_: Any) -> None:
@@ -165,10 +177,9 @@ def parse_expiry(value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-_ROW_SCHEMA = BillRowSchema()
-
-
-def read_rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
+def read_rows(
+    text: str, settings: CodeSettings, report: ImportReport
+) -> list[tuple[int, dict[str, Any]]]:
     """Parse and check each row on its own; errors go to ``report``."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = next(reader, None)
@@ -178,6 +189,7 @@ def read_rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, Any]
     if tuple(h.strip() for h in header) != HEADER:
         report.errors.append(RowError(1, "header", "Expected the header: " + ",".join(HEADER)))
         return []
+    schema = BillRowSchema(settings)
     rows: list[tuple[int, dict[str, Any]]] = []
     for values in reader:
         line = reader.line_num
@@ -193,7 +205,7 @@ def read_rows(text: str, report: ImportReport) -> list[tuple[int, dict[str, Any]
             break
         raw = {name: value.strip() for name, value in zip(HEADER, values, strict=True)}
         try:
-            rows.append((line, _ROW_SCHEMA.load(raw)))
+            rows.append((line, schema.load(raw)))
         except ValidationError as exc:
             messages = exc.messages if isinstance(exc.messages, dict) else {"row": exc.messages}
             for name, problems in messages.items():
@@ -252,7 +264,7 @@ def import_bills(
 ) -> ImportReport:
     """Check every row, then write all of them or none. Raises ``ImportRejected``."""
     report = ImportReport()
-    rows = read_rows(text, report)
+    rows = read_rows(text, settings, report)
     _check_consistency(rows, report)
     holders = _by_key(session, Policyholder.email, (r["customer_email"] for _, r in rows))
     policies = _by_key(
@@ -361,13 +373,8 @@ def _check_against_database(
                 "payment_code",
                 "The bill already has another payment code; reissue codes from the admin screens.",
             )
-    elif code:
-        try:
-            check_supplied_code(code, settings)
-        except PaymentCodeError as exc:
-            error("payment_code", str(exc))
-        if code in issued:
-            error("payment_code", f"Payment code {code} was issued before; codes are never reused.")
+    elif code in issued:
+        error("payment_code", f"Payment code {code} was issued before; codes are never reused.")
     if bill is None or row["expires_at"]:
         expires_at = row["expires_at"] or default_expiry(row["due_date"], settings)
         if expires_at <= now:

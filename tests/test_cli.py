@@ -1,0 +1,68 @@
+"""``flask bills import`` and ``flask demo seed``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Bill
+from tests.services.test_bill_import import csv_text, row
+
+
+def _bills(session: Session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Bill)) or 0
+
+
+def test_import_command_says_how_many_rows_it_imported(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "bills.csv"
+    path.write_text(csv_text(row(), row(invoice_number="INV-2")), encoding="utf-8")
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 rows: 2 bills created" in result.output
+    assert _bills(session) == 2
+
+
+def test_import_command_lists_every_bad_row_and_writes_nothing(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "bills.csv"
+    path.write_text(
+        csv_text(
+            row(),
+            row(invoice_number="INV-2", amount="1,5"),
+            row(invoice_number="INV-3", due_date="x"),
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 1
+    assert "line 3, amount:" in result.output
+    assert "line 4, due_date:" in result.output
+    assert "2 error(s)" in result.output and "nothing was imported" in result.output
+    assert _bills(session) == 0
+
+
+def test_demo_seed_creates_one_bill_per_answer_once(runner: Any, session: Session) -> None:
+    first = runner.invoke(args=["demo", "seed"])
+    assert first.exit_code == 0, first.output
+    assert "Demo data created." in first.output
+    second = runner.invoke(args=["demo", "seed"])
+    assert "already present" in second.output
+    assert _bills(session) == 7
+    for expected in ("success", "billing_already_paid", "billing_was_expired", "decline"):
+        assert f"expect {expected}" in second.output
+
+
+def test_every_demo_code_gets_the_answer_it_promises(runner: Any) -> None:
+    output = runner.invoke(args=["demo", "seed"]).output
+    lines = [line.split() for line in output.splitlines() if "expect" in line]
+    assert len(lines) == 7
+    for code, _invoice, _expect, expected, *_ in lines:
+        answer = runner.invoke(args=["doku", "inquire", code]).output
+        assert f"Status        : {expected}" in answer, answer
