@@ -158,3 +158,13 @@ def _print_answer(exchange: Exchange) -> None:
         else:
             for line in lines:
                 click.echo(f"  |{line}|")
+
+
+@bp.cli.command("credentials")
+def credentials() -> None:
+    """Print the DOKU Client-Id, Secret Key and request targets this app uses."""
+    config = current_app.config
+    click.echo(f"Client-Id          : {config['DOKU_CLIENT_ID']}")
+    click.echo(f"Secret Key         : {config['DOKU_SECRET_KEY']}")
+    click.echo(f"Inquiry target     : {config['DOKU_INQUIRY_TARGET']}")
+    click.echo(f"Notification target: {config['DOKU_NOTIFICATION_TARGET']}")
