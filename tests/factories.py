@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, object_session
 from werkzeug.test import TestResponse
 
-from portal.doku.messages import inquiry_request_body
+from portal.doku.messages import inquiry_request_body, notification_body
 from portal.doku.signature import format_timestamp, signed_headers, verify
 from portal.models import Bill, BillState, Policy, Policyholder
 from portal.services.payment_codes import CodeSettings, issue_code
@@ -151,3 +151,40 @@ def check_response_signature(
     ), "response signature does not verify"
     result: dict[str, Any] = json.loads(body)
     return result
+
+
+NOTIFICATION_TARGET = "/doku/notification"
+
+
+def notification_body_for(
+    bill: Bill,
+    *,
+    status: str = "SUCCESS",
+    amount: int | None = None,
+    invoice_number: str | None = None,
+    payment_code: str | None = None,
+    transaction_date: datetime | None = None,
+    agent_trx_id: str = "1246",
+    original_request_id: str = "5b8e438f-fac1-4103-9e0e-ebfdc38b5acb",
+) -> bytes:
+    """The notification DOKU sends when ``bill`` is paid at the till (fields overridable).
+    Like ``live_code``, ends the session's read transaction."""
+    bill_invoice, bill_amount = bill.invoice_number, bill.amount
+    code = live_code(bill)
+    return notification_body(
+        payment_code=payment_code or code,
+        invoice_number=invoice_number or bill_invoice,
+        amount=bill_amount if amount is None else amount,
+        status=status,
+        transaction_date=format_timestamp(transaction_date or datetime.now(UTC)),
+        original_request_id=original_request_id,
+        identifiers={
+            "AGENT_ID": "ALFAMART",
+            "AGENT_STORE_ID": "TZ01",
+            "AGENT_TRX_ID": agent_trx_id,
+        },
+    )
+
+
+def notify(client: FlaskClient, body: bytes, **sign: Any) -> TestResponse:
+    return post_signed(client, NOTIFICATION_TARGET, body, **sign)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 class ApiSettings:
     credentials: Credentials
     inquiry_target: str
+    notification_target: str
     max_body_bytes: int
     rules: InquiryRules
 
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
             timestamp_tolerance_seconds=config["DOKU_TIMESTAMP_TOLERANCE_SECONDS"],
         ),
         inquiry_target=config["DOKU_INQUIRY_TARGET"],
+        notification_target=config["DOKU_NOTIFICATION_TARGET"],
         max_body_bytes=config["DOKU_MAX_BODY_BYTES"],
         rules=InquiryRules(
             min_amount=config["ALFA_MIN_AMOUNT"],
@@ -65,17 +67,17 @@ def init_app(app: Flask) -> None:
     )
 
 
-def _settings() -> ApiSettings:
+def api_settings() -> ApiSettings:
     settings: ApiSettings = current_app.extensions["doku_api"]
     return settings
 
 
-def _signed(body: bytes, status: int, request_id: str | None, target: str) -> Response:
+def signed(body: bytes, status: int, request_id: str | None, target: str) -> Response:
     response = Response(body, status=status, mimetype="application/json")
     if request_id is not None:
         response.headers.update(
             response_headers(
-                _settings().credentials,
+                api_settings().credentials,
                 request_id=request_id,
                 request_target=target,
                 body=body,
@@ -85,11 +87,19 @@ def _signed(body: bytes, status: int, request_id: str | None, target: str) -> Re
     return response
 
 
-def _error(status: int, code: str, message: str, request_id: str | None) -> Response:
-    return _signed(error_body(code, message), status, request_id, _settings().inquiry_target)
+def _target() -> str:
+    """The public request target of the endpoint being answered."""
+    settings = api_settings()
+    if request.endpoint == "doku.notification":
+        return settings.notification_target
+    return settings.inquiry_target
 
 
-def _printable(body: bytes) -> str:
+def error_response(status: int, code: str, message: str, request_id: str | None) -> Response:
+    return signed(error_body(code, message), status, request_id, _target())
+
+
+def printable(body: bytes) -> str:
     """The raw body as text for the record; NUL cannot be stored in PostgreSQL text."""
     return body.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
@@ -129,7 +139,7 @@ def _answer(payment_code: str, decision: Decision) -> InquiryAnswer:
 
 @bp.post("/inquiry")
 def inquiry() -> Response:
-    settings = _settings()
+    settings = api_settings()
     request.max_content_length = settings.max_body_bytes
     body = request.get_data(cache=False)
     now = datetime.now(UTC)
@@ -149,7 +159,7 @@ def inquiry() -> Response:
             (request.headers.get("Client-Id") or "")[:64],
             request.remote_addr,
         )
-        return _error(401, "unauthorized", exc.message, exc.request_id)
+        return error_response(401, "unauthorized", exc.message, exc.request_id)
 
     entry: dict[str, Any] = {
         "received_at": now,
@@ -157,7 +167,7 @@ def inquiry() -> Response:
         "request_id": auth.request_id,
         "request_timestamp": auth.request_timestamp,
         "request_sha256": inquiries.body_sha256(body),
-        "request_body": _printable(body),
+        "request_body": printable(body),
         "remote_addr": request.remote_addr,
     }
     try:
@@ -191,14 +201,14 @@ def inquiry() -> Response:
     except RequestIdReused:
         db.session.rollback()
         log.warning("doku inquiry refused: Request-Id %r reused with another body", auth.request_id)
-        return _error(
+        return error_response(
             409,
             "request_id_reused",
             "This Request-Id was already used with a different body.",
             auth.request_id,
         )
     db.session.commit()
-    return _signed(
+    return signed(
         recorded.response_body.encode("ascii"),
         recorded.http_status,
         auth.request_id,
@@ -211,7 +221,7 @@ def database_unavailable(exc: OperationalError) -> Response:
     # DOKU retries on 5xx; the database may come back by then.
     db.session.rollback()
     log.error("doku endpoint: database unavailable: %s", exc.__class__.__name__)
-    return _error(
+    return error_response(
         503,
         "unavailable",
         "The service is temporarily unavailable; please retry.",
@@ -221,7 +231,7 @@ def database_unavailable(exc: OperationalError) -> Response:
 
 def json_http_error(exc: HTTPException) -> Response:
     """HTTP errors on DOKU's paths as JSON: DOKU reads JSON, never an HTML page."""
-    return _error(
+    return error_response(
         exc.code or 500,
         (exc.name or "error").lower().replace(" ", "_"),
         exc.description or exc.name or "Error.",

@@ -19,7 +19,7 @@ import click
 from flask import current_app, url_for
 
 from portal.api import bp
-from portal.doku.messages import inquiry_request_body
+from portal.doku.messages import inquiry_request_body, notification_body
 from portal.doku.signature import format_timestamp, signed_headers, verify
 from portal.services.receipt import ReceiptTextError, layout_footer
 
@@ -75,29 +75,41 @@ def _grouped(code: str) -> str:
 @click.option("--store", "store_id", default="TZ01", show_default=True, help="AGENT_STORE_ID")
 def inquire(payment_code: str, url: str | None, agent_id: str, store_id: str) -> None:
     """Send a signed inquiry for PAYMENT_CODE as DOKU would, and print the answer."""
-    config = current_app.config
-    client_id, secret = config["DOKU_CLIENT_ID"], config["DOKU_SECRET_KEY"]
-    endpoint = _endpoint(url, config["DOKU_INQUIRY_TARGET"])
-    target = urlsplit(endpoint).path if endpoint else config["DOKU_INQUIRY_TARGET"]
+    exchange = _inquiry(payment_code, url, agent_id, store_id)
+    _print_answer(exchange)
+
+
+def _inquiry(payment_code: str, url: str | None, agent_id: str, store_id: str) -> Exchange:
     now = format_timestamp(datetime.now(UTC))
-    request_id = str(uuid.uuid4())
     body = inquiry_request_body(
         payment_code,
         now,
         {"AGENT_ID": agent_id, "AGENT_STORE_ID": store_id, "AGENT_TRX_ID": uuid.uuid4().hex},
     )
+    return _call("doku.inquiry", "DOKU_INQUIRY_TARGET", url, body, now)
+
+
+def _call(
+    endpoint_name: str, target_setting: str, url: str | None, body: bytes, now: str
+) -> Exchange:
+    """Sign and send one request as DOKU does; check the answer's signature before use."""
+    config = current_app.config
+    client_id, secret = config["DOKU_CLIENT_ID"], config["DOKU_SECRET_KEY"]
+    endpoint = _endpoint(url, config[target_setting])
+    target = urlsplit(endpoint).path if endpoint else config[target_setting]
+    request_id = str(uuid.uuid4())
     headers = signed_headers(
         secret, client_id=client_id, request_id=request_id, timestamp=now,
         request_target=target, body=body,
     )  # fmt: skip
     headers["Content-Type"] = "application/json"
     try:
-        exchange = _send(endpoint, _flask_path("doku.inquiry"), headers, body)
+        exchange = _send(endpoint, _flask_path(endpoint_name), headers, body)
     except (urllib.error.URLError, OSError) as exc:
         raise click.ClickException(f"Could not reach {endpoint}: {exc}") from None
     click.echo(f"POST {endpoint or target} (Request-Id {request_id})")
     _check_response_signature(exchange, client_id, secret, request_id, target)
-    _print_answer(exchange)
+    return exchange
 
 
 def _check_response_signature(
@@ -158,6 +170,63 @@ def _print_answer(exchange: Exchange) -> None:
         else:
             for line in lines:
                 click.echo(f"  |{line}|")
+
+
+@bp.cli.command("pay")
+@click.argument("payment_code")
+@click.option("--url", help="Server to call, e.g. http://127.0.0.1:5000 (default: in-process).")
+@click.option("--amount", type=int, help="Amount paid (default: what the inquiry answers).")
+@click.option("--invoice", help="Invoice number (default: what the inquiry answers).")
+@click.option(
+    "--status", type=click.Choice(["SUCCESS", "FAILED"]), default="SUCCESS", show_default=True
+)
+@click.option("--agent-id", default="ALFAMART", show_default=True)
+@click.option("--store", "store_id", default="TZ01", show_default=True, help="AGENT_STORE_ID")
+def pay(
+    payment_code: str,
+    url: str | None,
+    amount: int | None,
+    invoice: str | None,
+    status: str,
+    agent_id: str,
+    store_id: str,
+) -> None:
+    """Pay PAYMENT_CODE at the till: an inquiry, then the HTTP Notification DOKU would send."""
+    if amount is None or invoice is None:
+        click.echo("Inquiry first, as the till does:")
+        answer = json.loads(_inquiry(payment_code, url, agent_id, store_id).body)
+        order = answer.get("order")
+        if order is None:
+            status_text = answer.get("online_to_offline_inquiry", {}).get("status", answer)
+            raise click.ClickException(
+                f"The inquiry answered {status_text} without an order: give --invoice and --amount."
+            )
+        amount = order["amount"] if amount is None else amount
+        invoice = order["invoice_number"] if invoice is None else invoice
+    assert amount is not None and invoice is not None
+    now = format_timestamp(datetime.now(UTC))
+    body = notification_body(
+        payment_code=payment_code,
+        invoice_number=invoice,
+        amount=amount,
+        status=status,
+        transaction_date=now,
+        original_request_id=str(uuid.uuid4()),
+        identifiers={
+            "AGENT_ID": agent_id,
+            "AGENT_STORE_ID": store_id,
+            "AGENT_TRX_ID": uuid.uuid4().hex,
+        },
+    )
+    click.echo(f"Notification: {status} {_rupiah(amount)} for {invoice}")
+    exchange = _call("doku.notification", "DOKU_NOTIFICATION_TARGET", url, body, now)
+    outcome = json.loads(exchange.body)
+    if "error" in outcome:
+        click.echo(f"Error {outcome['error'].get('code')}: {outcome['error'].get('message')}")
+    else:
+        click.echo(f"Outcome       : {outcome.get('status')}: {outcome.get('message')}")
+    if exchange.status >= 300:
+        raise SystemExit(1)
 
 
 @bp.cli.command("credentials")

@@ -324,3 +324,146 @@ def inquiry_request_body(
             },
         }
     )
+
+
+# HTTP Notification (DOKU -> us): parsed leniently, as DOKU asks.
+
+
+class TransactionStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+class Amount(fields.Field):
+    """Whole rupiah: a JSON integer, an integral number (150000.0) or a string of digits."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Must be a whole, positive number of rupiah with at most 12 digits.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        integral_float = isinstance(value, float) and value.is_integer()
+        digit_string = isinstance(value, str) and value.isascii() and value.isdigit()
+        if integral_float or digit_string:
+            value = int(value)
+        if not isinstance(value, int) or not 0 < value < 10**AMOUNT_MAX_DIGITS:
+            raise self.make_error("invalid")
+        return value
+
+
+class TransactionSchema(_Lenient):
+    status = Text(required=True, validate=validate.Length(min=1, max=32))
+    date = Timestamp(required=True)
+    original_request_id = Text(load_default=None, validate=validate.Length(max=REQUEST_ID_MAX))
+
+
+class OrderSchema(_Lenient):
+    invoice_number = Text(required=True, validate=validate.Length(min=1, max=INVOICE_NUMBER_MAX))
+    amount = Amount(required=True)
+
+
+class OnlineToOfflinePaymentSchema(_Lenient):
+    identifier = fields.List(
+        fields.Nested(IdentifierSchema), load_default=None, validate=validate.Length(max=32)
+    )
+    # Some copies of DOKU's sample spell it this way.
+    identifer = fields.List(
+        fields.Nested(IdentifierSchema), load_default=None, validate=validate.Length(max=32)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    transaction_status: str
+    transaction_date: str
+    original_request_id: str | None
+    invoice_number: str
+    amount: int
+    payment_code: str
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.identifiers.get("AGENT_ID")
+
+    @property
+    def agent_store_id(self) -> str | None:
+        return self.identifiers.get("AGENT_STORE_ID")
+
+    @property
+    def agent_trx_id(self) -> str | None:
+        return self.identifiers.get("AGENT_TRX_ID")
+
+
+class NotificationSchema(_Lenient):
+    service = fields.Nested(ServiceSchema, required=True)
+    acquirer = fields.Nested(AcquirerSchema, required=True)
+    channel = fields.Nested(ChannelSchema, required=True)
+    transaction = fields.Nested(TransactionSchema, required=True)
+    order = fields.Nested(OrderSchema, required=True)
+    online_to_offline_info = fields.Nested(OnlineToOfflineInfoSchema, required=True)
+    online_to_offline_payment = fields.Nested(OnlineToOfflinePaymentSchema, load_default=None)
+
+    @post_load
+    def _to_notification(self, data: dict[str, Any], **_: Any) -> Notification:
+        payment = data.get("online_to_offline_payment") or {}
+        items = payment.get("identifier") or payment.get("identifer") or []
+        return Notification(
+            transaction_status=data["transaction"]["status"],
+            transaction_date=data["transaction"]["date"],
+            original_request_id=data["transaction"]["original_request_id"],
+            invoice_number=data["order"]["invoice_number"],
+            amount=data["order"]["amount"],
+            payment_code=data["online_to_offline_info"]["payment_code"],
+            identifiers={i["name"]: i["value"] for i in items if i["name"] in AGENT_IDENTIFIERS},
+        )
+
+
+_NOTIFICATION_SCHEMA = NotificationSchema()
+
+
+def parse_notification(body: bytes) -> Notification:
+    """Decode a notification; unknown fields are ignored here and kept in the stored body."""
+    data = decode_json_object(body)
+    try:
+        result: Notification = _NOTIFICATION_SCHEMA.load(data)
+    except ValidationError as exc:
+        raise MessageError("Body does not match the notification.", _as_dict(exc)) from exc
+    return result
+
+
+def notification_body(
+    *,
+    payment_code: str,
+    invoice_number: str,
+    amount: int,
+    status: str,
+    transaction_date: str,
+    original_request_id: str | None,
+    identifiers: dict[str, str],
+) -> bytes:
+    """A notification as DOKU sends it, for the simulator and tests."""
+    transaction: dict[str, Any] = {"status": status, "date": transaction_date}
+    if original_request_id:
+        transaction["original_request_id"] = original_request_id
+    return encode(
+        {
+            "service": {"id": SERVICE_ID},
+            "acquirer": {"id": ACQUIRER_ID},
+            "channel": {"id": CHANNEL_ID},
+            "transaction": transaction,
+            "order": {"invoice_number": invoice_number, "amount": amount},
+            "online_to_offline_info": {"payment_code": payment_code},
+            "online_to_offline_payment": {
+                "identifier": [{"name": k, "value": v} for k, v in identifiers.items()]
+            },
+            "additional_info": {},
+        }
+    )
+
+
+def acknowledgement_body(outcome: str, message: str) -> bytes:
+    """Our answer to a notification: any 2xx acknowledges; the body is for people reading logs."""
+    return encode({"status": outcome, "message": message})

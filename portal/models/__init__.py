@@ -2,16 +2,22 @@
 
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.billing import Bill, BillState, PaymentCode, Policy, Policyholder
-from portal.models.doku import Inquiry
+from portal.models.doku import Inquiry, ReceivedNotification
+from portal.models.payments import ExceptionKind, Payment, PaymentException, PaymentSource
 
 __all__ = [
     "Base",
     "Bill",
     "BillState",
+    "ExceptionKind",
     "Inquiry",
+    "Payment",
     "PaymentCode",
+    "PaymentException",
+    "PaymentSource",
     "Policy",
     "Policyholder",
+    "ReceivedNotification",
     "UTCDateTime",
     "utcnow",
 ]

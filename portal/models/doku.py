@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, BigId, UTCDateTime, utcnow
@@ -42,3 +42,42 @@ class Inquiry(Base):
     request_body: Mapped[str] = mapped_column(Text)
     response_body: Mapped[str] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReceivedNotification(Base):
+    """Every HTTP Notification delivery, stored before it is processed.
+
+    One row per delivery, duplicates included: the outcome says what became of each.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_request_id", "request_id"),
+        Index("ix_notifications_received_at", "received_at"),
+        Index("ix_notifications_payment_code", "payment_code"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
+    request_timestamp: Mapped[str | None] = mapped_column(String(64))
+    # The headers as received (JSON), without the signature.
+    headers: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    # authenticated | unauthenticated | invalid
+    verdict: Mapped[str] = mapped_column(String(32))
+    # applied | duplicate | exception | error; NULL while (or if never) processed.
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    transaction_status: Mapped[str | None] = mapped_column(String(32))
+    payment_code: Mapped[str | None] = mapped_column(String(20))
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("payment_exceptions.id"))
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    http_status: Mapped[int | None] = mapped_column(SmallInteger)
+    response_body: Mapped[str | None] = mapped_column(Text)

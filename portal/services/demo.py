@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from portal.models import Bill, BillState
 from portal.services.bill_import import HEADER, import_bills
 from portal.services.payment_codes import CodeSettings
+from portal.services.payments import PaymentReport, apply_report
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,24 @@ def seed(session: Session, *, settings: CodeSettings, now: datetime) -> bool:
         b.invoice_number: b
         for b in session.scalars(select(Bill).where(Bill.invoice_number.like("DEMO-INV-%")))
     }
-    bills["DEMO-INV-0003"].state = BillState.PAID
+    paid = bills["DEMO-INV-0003"]
+    paid_code = paid.current_code
+    assert paid_code is not None
+    apply_report(
+        session,
+        PaymentReport(
+            status="SUCCESS",
+            paid_at=now - timedelta(hours=2),
+            invoice_number=paid.invoice_number,
+            amount=paid.amount,
+            payment_code=paid_code.code,
+            agent_id="ALFAMART",
+            agent_store_id="TZ01",
+            agent_trx_id="DEMO-0003",
+            transaction_date=f"{now - timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ}",
+        ),
+        now=now,
+    )
     code = bills["DEMO-INV-0004"].current_code
     assert code is not None
     code.expires_at = now - timedelta(days=1)

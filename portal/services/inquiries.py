@@ -13,10 +13,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Inquiry, PaymentCode, Policy, Policyholder
+from portal.services.sql import insert_unless_exists
 
 
 class Verdict(StrEnum):
@@ -155,15 +155,7 @@ def record(session: Session, entry: dict[str, Any]) -> Recorded:
     Insert-first means the common case costs one statement, and two simultaneous copies of one
     request cannot both be recorded: the database decides which one was first.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Inquiry)
-        .values(entry)
-        .on_conflict_do_nothing(index_elements=["client_id", "request_id"])
-        .returning(Inquiry.id)
-    )
-    if session.execute(statement).scalar_one_or_none() is not None:
+    if insert_unless_exists(session, Inquiry.__table__, entry, ["client_id", "request_id"]):
         return Recorded(entry["http_status"], entry["response_body"], replayed=False)
     first = session.execute(
         select(Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body).where(

@@ -1,0 +1,87 @@
+"""Payments applied to bills, and the exceptions staff must resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.billing import AMOUNT_MAX, Bill
+
+
+class PaymentSource(StrEnum):
+    NOTIFICATION = "notification"
+    RECONCILIATION = "reconciliation"
+
+
+class Payment(Base):
+    """Money received for a bill. At most one per bill: the database guarantees exactly once."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(f"amount > 0 AND amount <= {AMOUNT_MAX}", name="amount_range"),
+        Index("ix_payments_paid_at", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id"), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # When the customer paid (DOKU's transaction.date), not when we heard of it.
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payment_code: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    original_request_id: Mapped[str | None] = mapped_column(String(128))
+    agent_id: Mapped[str | None] = mapped_column(String(128))
+    agent_store_id: Mapped[str | None] = mapped_column(String(128))
+    agent_trx_id: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16), default=PaymentSource.NOTIFICATION.value)
+    # Paid after the code's expiry: accepted, and flagged for staff.
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What identifies this payment across re-deliveries (see services.payments.fingerprint).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+    bill: Mapped[Bill] = relationship()
+
+
+class ExceptionKind(StrEnum):
+    UNKNOWN_CODE = "unknown_code"
+    RETIRED_CODE = "retired_code"
+    INVOICE_MISMATCH = "invoice_mismatch"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    SECOND_PAYMENT = "second_payment"
+    CANCELLED_BILL = "cancelled_bill"
+    LATE_PAYMENT = "late_payment"
+    FAILED_PAYMENT = "failed_payment"
+    UNKNOWN_STATUS = "unknown_status"
+    REQUEST_ID_REUSED = "request_id_reused"
+    UNREADABLE = "unreadable"
+
+
+class PaymentException(Base):
+    """A notification that did not fit: kept, never applied silently, resolved by a person."""
+
+    __tablename__ = "payment_exceptions"
+    __table_args__ = (Index("ix_payment_exceptions_open", "resolved_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # One exception per kind and payment, however often DOKU delivers it.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    payment_code: Mapped[str | None] = mapped_column(String(20))
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agent_store_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+
+    bill: Mapped[Bill | None] = relationship()
