@@ -220,7 +220,11 @@ def inquiry() -> Response:
 def database_unavailable(exc: OperationalError) -> Response:
     # DOKU retries on 5xx; the database may come back by then.
     db.session.rollback()
-    log.error("doku endpoint: database unavailable: %s", exc.__class__.__name__)
+    log.error(
+        "doku endpoint: database unavailable: %s: %s",
+        exc.__class__.__name__,
+        str(exc.orig)[:200],
+    )
     return error_response(
         503,
         "unavailable",
