@@ -10,7 +10,9 @@ from flask import Flask, current_app
 from portal.extensions import db
 from portal.services import demo
 from portal.services.bill_import import ImportRejected, import_bills
+from portal.services.money import format_rupiah
 from portal.services.payment_codes import CodeSettings
+from portal.services.reports import Total, payments_csv, payments_report
 
 
 def code_settings() -> CodeSettings:
@@ -62,6 +64,72 @@ def seed_command() -> None:
         click.echo(f"  {code}  {bill.invoice_number}  expect {bill.expected:<21} {bill.note}")
 
 
+payments_cli = click.Group("payments", help="Payments received through DOKU.")
+
+
+@payments_cli.command("report")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First day (WIB), YYYY-MM-DD.",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day (WIB), YYYY-MM-DD, included.",
+)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the payments to this CSV file.")  # fmt: skip
+def report_command(start: datetime, end: datetime, csv_path: str | None) -> None:
+    """Payments between two days (WIB), totals per day and per store, open exceptions."""
+    try:
+        report = payments_report(db.session, start.date(), end.date())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
+    click.echo(f"Payments {report.start} to {report.end} (times in WIB)")
+    for line in report.payments:
+        late = "  LATE" if line.late else ""
+        click.echo(
+            f"  {line.paid_at:%Y-%m-%d %H:%M:%S}  {line.invoice_number:<20} "
+            f"{line.payment_code:<20} {format_rupiah(line.amount):>16}  "
+            f"store {line.agent_store_id or '-':<10} trx {line.agent_trx_id or '-'}{late}"
+        )
+    click.echo("Per day:")
+    for total in report.per_day:
+        click.echo(
+            f"  {total.key:<12} {total.count:>6} payments  {format_rupiah(total.amount):>18}"
+        )
+    click.echo("Per store:")
+    for total in report.per_store:
+        click.echo(
+            f"  {total.key:<12} {total.count:>6} payments  {format_rupiah(total.amount):>18}"
+        )
+    total = report.total
+    click.echo(f"Total: {total.count} payments, {format_rupiah(total.amount)}")
+    click.echo(f"Open exceptions: {len(report.open_exceptions)}")
+    for item in report.open_exceptions:
+        click.echo(
+            f"  #{item.id} {item.created_at:%Y-%m-%d %H:%M} {item.kind:<18} "
+            f"{item.invoice_number or '-'} {item.payment_code or '-'}: {item.detail}"
+        )
+    if csv_path:
+        with open(csv_path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(payments_csv(report))
+        click.echo(f"Wrote {len(report.payments)} payments to {csv_path}")
+
+
+def _echo_totals(totals: list[Total]) -> None:
+    for total in totals:
+        click.echo(
+            f"  {total.key:<12} {total.count:>6} payments  {format_rupiah(total.amount):>18}"
+        )
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(bills_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(payments_cli)

@@ -66,3 +66,29 @@ def test_every_demo_code_gets_the_answer_it_promises(runner: Any) -> None:
     for code, _invoice, _expect, expected, *_ in lines:
         answer = runner.invoke(args=["doku", "inquire", code]).output
         assert f"Status        : {expected}" in answer, answer
+
+
+def test_payments_report_command_prints_totals_and_writes_csv(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    runner.invoke(args=["demo", "seed"])  # one demo bill is paid two hours before now
+    from datetime import UTC, datetime, timedelta
+
+    today = (datetime.now(UTC) - timedelta(hours=2) + timedelta(hours=7)).date().isoformat()
+    path = tmp_path / "payments.csv"
+    result = runner.invoke(
+        args=["payments", "report", "--from", today, "--to", today, "--csv", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "DEMO-INV-0003" in result.output
+    assert "Total: 1 payments, Rp 150.000" in result.output
+    assert "Open exceptions: 0" in result.output
+    assert path.read_text().count("\n") == 2
+
+
+def test_payments_report_refuses_a_reversed_range(runner: Any) -> None:
+    result = runner.invoke(
+        args=["payments", "report", "--from", "2026-11-02", "--to", "2026-11-01"]
+    )
+    assert result.exit_code == 2
+    assert "before the start" in result.output

@@ -21,6 +21,7 @@ from flask import current_app, url_for
 from portal.api import bp
 from portal.doku.messages import inquiry_request_body, notification_body
 from portal.doku.signature import format_timestamp, signed_headers, verify
+from portal.services.money import format_rupiah
 from portal.services.receipt import ReceiptTextError, layout_footer
 
 
@@ -58,10 +59,6 @@ def _endpoint(base_url: str | None, target: str) -> str | None:
     if urlsplit(base_url).path in ("", "/"):
         return base_url.rstrip("/") + target
     return base_url
-
-
-def _rupiah(amount: int) -> str:
-    return "Rp " + f"{amount:,}".replace(",", ".")
 
 
 def _grouped(code: str) -> str:
@@ -147,7 +144,7 @@ def _print_answer(exchange: Exchange) -> None:
     click.echo(f"Payment code  : {_grouped(code)}")
     if order := answer.get("order"):
         click.echo(f"Invoice       : {order['invoice_number']}")
-        click.echo(f"Amount        : {_rupiah(order['amount'])}")
+        click.echo(f"Amount        : {format_rupiah(order['amount'])}")
     if customer := answer.get("customer"):
         email = f" <{customer['email']}>" if customer.get("email") else ""
         click.echo(f"Customer      : {customer['name']}{email}")
@@ -218,7 +215,7 @@ def pay(
             "AGENT_TRX_ID": uuid.uuid4().hex,
         },
     )
-    click.echo(f"Notification: {status} {_rupiah(amount)} for {invoice}")
+    click.echo(f"Notification: {status} {format_rupiah(amount)} for {invoice}")
     exchange = _call("doku.notification", "DOKU_NOTIFICATION_TARGET", url, body, now)
     outcome = json.loads(exchange.body)
     if "error" in outcome:

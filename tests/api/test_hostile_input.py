@@ -1,4 +1,4 @@
-"""Hostile but correctly signed input: never a 500, never a changed bill."""
+"""Hostile but correctly signed input to both DOKU endpoints: never a 500, never a changed bill."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Bill, PaymentCode
-from tests.factories import INQUIRY_TARGET, doku_headers, make_bill
+from portal.models import Bill, Payment, PaymentCode
+from tests.factories import INQUIRY_TARGET, NOTIFICATION_TARGET, doku_headers, make_bill
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -62,8 +62,9 @@ def _snapshot(app: Flask) -> list[tuple[Any, ...]]:
     with app.app_context():
         bills = db.session.execute(select(Bill.id, Bill.state, Bill.amount)).all()
         codes = db.session.execute(select(PaymentCode.code, PaymentCode.retired_at)).all()
+        paid = db.session.execute(select(Payment.id, Payment.bill_id)).all()
         db.session.rollback()
-        return [tuple(r) for r in bills + codes]
+        return [tuple(r) for r in bills + codes + paid]
 
 
 @settings(
@@ -99,3 +100,53 @@ def test_garbage_headers_are_401_never_500(app: Flask, headers: dict[str, str]) 
     response = app.test_client().post(INQUIRY_TARGET, data=b"{}", headers=headers)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def _notification_shaped(
+    code: Any, amount: Any, status: Any, date: Any, invoice: Any
+) -> dict[str, Any]:
+    return {
+        "service": {"id": "ONLINE_TO_OFFLINE"},
+        "acquirer": {"id": "ALFA"},
+        "channel": {"id": "ONLINE_TO_OFFLINE_ALFA"},
+        "transaction": {"status": status, "date": date},
+        "order": {"invoice_number": invoice, "amount": amount},
+        "online_to_offline_info": {"payment_code": code},
+    }
+
+
+notification_bodies = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.builds(
+        _notification_shaped,
+        code=st.one_of(json_values, st.from_regex(r"\A[0-9]{1,25}\Z")),
+        amount=st.one_of(
+            json_values, st.integers(), st.floats(allow_nan=False, allow_infinity=False)
+        ),
+        status=st.one_of(st.sampled_from(["SUCCESS", "FAILED"]), json_values),
+        date=st.one_of(st.just("2026-01-01T00:00:00Z"), json_values),
+        invoice=st.one_of(st.text(max_size=80), json_values),
+    ).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=notification_bodies)
+def test_signed_hostile_notifications_are_kept_answered_and_change_no_bill(
+    app: Flask, body: bytes
+) -> None:
+    with app.app_context():
+        make_bill(db.session)
+    before = _snapshot(app)
+    request_id = str(uuid.uuid4())
+    response = app.test_client().post(
+        NOTIFICATION_TARGET,
+        data=body,
+        headers=doku_headers(body, request_id=request_id, target=NOTIFICATION_TARGET),
+    )
+    assert response.status_code in (200, 400, 404), response.get_data()
+    assert response.is_json
+    assert _snapshot(app) == before
