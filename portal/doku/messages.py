@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -52,9 +53,12 @@ _HTTP_STATUS = {
 }
 
 
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control_characters(value: str) -> bool:
     """NUL and other control characters: PostgreSQL refuses NUL in text, tills print neither."""
-    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value)
+    return _CONTROL_CHARACTERS.search(value) is not None
 
 
 class Text(fields.String):

@@ -61,28 +61,31 @@ class Decision:
     reason: str | None = None
 
 
+# Core tables, not ORM entities: the hot path needs rows, not objects.
+_codes, _bills = PaymentCode.__table__, Bill.__table__
+_policies, _holders = Policy.__table__, Policyholder.__table__
 _LOOKUP = (
     select(
-        Bill.id,
-        Bill.invoice_number,
-        Bill.amount,
-        Bill.due_date,
-        Bill.state,
-        Bill.info,
-        Bill.footer_message,
-        PaymentCode.expires_at,
-        Policy.number,
-        Policy.type,
-        Policy.account_name,
-        Policy.status,
-        Policyholder.name,
-        Policyholder.email,
+        _bills.c.id,
+        _bills.c.invoice_number,
+        _bills.c.amount,
+        _bills.c.due_date,
+        _bills.c.state,
+        _bills.c.info,
+        _bills.c.footer_message,
+        _codes.c.expires_at,
+        _policies.c.number,
+        _policies.c.type,
+        _policies.c.account_name,
+        _policies.c.status,
+        _holders.c.name,
+        _holders.c.email,
     )
-    .select_from(PaymentCode)
-    .join(Bill, Bill.id == PaymentCode.bill_id)
-    .join(Policy, Policy.id == Bill.policy_id)
-    .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-    .where(PaymentCode.code == bindparam("code"), PaymentCode.retired_at.is_(None))
+    .select_from(_codes)
+    .join(_bills, _bills.c.id == _codes.c.bill_id)
+    .join(_policies, _policies.c.id == _bills.c.policy_id)
+    .join(_holders, _holders.c.id == _policies.c.policyholder_id)
+    .where(_codes.c.code == bindparam("code"), _codes.c.retired_at.is_(None))
 )
 
 
@@ -92,7 +95,7 @@ def decide(session: Session, payment_code: str, *, now: datetime, rules: Inquiry
     Order matters: a paid bill says so even after its code expired, a cancelled bill declines,
     then expiry, then the policy and the till's amount limits.
     """
-    row = session.execute(_LOOKUP, {"code": payment_code}).first()
+    row = session.connection().execute(_LOOKUP, {"code": payment_code}).first()
     if row is None:
         return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
     (bill_id, invoice, amount, due, state, info, footer, expires_at,

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+
+@cache
+def _insert_ignoring_conflict(
+    dialect: str, table: Table, conflict_columns: tuple[str, ...]
+) -> Insert:
+    # Built once per table and dialect, with bind parameters for every column, so each call
+    # only binds values: no statement construction or cache-key work on the hot path.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
 
 
 def insert_unless_exists(
     session: Session, table: Table, values: dict[str, Any], conflict_columns: list[str]
 ) -> int | None:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None if a row
-    with the same unique key exists. The database, not a prior read, decides who was first."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=conflict_columns)
-        .returning(table.c.id)
-    )
-    new_id: int | None = session.execute(statement).scalar_one_or_none()
+    with the same unique key exists. The database, not a prior read, decides who was first.
+
+    Columns left out of ``values`` get their defaults. SQLAlchemy compiles the statement once
+    per set of keys and reuses it.
+    """
+    connection = session.connection()
+    statement = _insert_ignoring_conflict(connection.dialect.name, table, tuple(conflict_columns))
+    new_id: int | None = connection.execute(statement, values).scalar_one_or_none()
     return new_id
