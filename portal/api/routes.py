@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,23 +109,19 @@ def _answer(payment_code: str, decision: Decision) -> InquiryAnswer:
     bill = decision.bill
     if bill is None:
         return InquiryAnswer(status=status, payment_code=payment_code)
-    if status is not InquiryStatus.SUCCESS:
-        return InquiryAnswer(
-            status=status,
-            payment_code=payment_code,
-            invoice_number=bill.invoice_number,
-            amount=bill.amount,
-            customer_name=bill.customer_name,
-            customer_email=bill.customer_email,
-        )
-    return InquiryAnswer(
+    refusal = InquiryAnswer(
         status=status,
         payment_code=payment_code,
         invoice_number=bill.invoice_number,
         amount=bill.amount,
-        info=bill.info,
         customer_name=bill.customer_name,
         customer_email=bill.customer_email,
+    )
+    if status is not InquiryStatus.SUCCESS:
+        return refusal
+    return replace(
+        refusal,
+        info=bill.info,
         footer_message=bill.footer_message,
         insurance_info=InsuranceInfo(
             policy_type=bill.policy_type,

@@ -150,11 +150,11 @@ class OnlineToOfflineInquirySchema(_Lenient):
     )
 
 
-@dataclass(frozen=True, slots=True)
-class InquiryRequest:
-    payment_code: str
-    inquiry_date: str
-    identifiers: dict[str, str] = field(default_factory=dict)
+class _FromTheTill:
+    """The acquirer's identifiers of a transaction, passed on by DOKU."""
+
+    __slots__ = ()
+    identifiers: dict[str, str]
 
     @property
     def agent_id(self) -> str | None:
@@ -169,21 +169,33 @@ class InquiryRequest:
         return self.identifiers.get("AGENT_TRX_ID")
 
 
-class InquiryRequestSchema(_Lenient):
+def _agent_identifiers(items: list[dict[str, str]]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in items if item["name"] in AGENT_IDENTIFIERS}
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryRequest(_FromTheTill):
+    payment_code: str
+    inquiry_date: str
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+
+class _AlfaMessage(_Lenient):
+    """What every Alfa O2O message from DOKU carries."""
+
     service = fields.Nested(ServiceSchema, required=True)
     acquirer = fields.Nested(AcquirerSchema, required=True)
     channel = fields.Nested(ChannelSchema, required=True)
     online_to_offline_info = fields.Nested(OnlineToOfflineInfoSchema, required=True)
+
+
+class InquiryRequestSchema(_AlfaMessage):
     online_to_offline_inquiry = fields.Nested(OnlineToOfflineInquirySchema, required=True)
 
     @post_load
     def _to_request(self, data: dict[str, Any], **_: Any) -> InquiryRequest:
         inquiry = data["online_to_offline_inquiry"]
-        identifiers = {
-            item["name"]: item["value"]
-            for item in inquiry["identifier"]
-            if item["name"] in AGENT_IDENTIFIERS
-        }
+        identifiers = _agent_identifiers(inquiry["identifier"])
         return InquiryRequest(
             payment_code=data["online_to_offline_info"]["payment_code"],
             inquiry_date=inquiry["date"],
@@ -379,7 +391,7 @@ class OnlineToOfflinePaymentSchema(_Lenient):
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
+class Notification(_FromTheTill):
     transaction_status: str
     transaction_date: str
     original_request_id: str | None
@@ -388,26 +400,10 @@ class Notification:
     payment_code: str
     identifiers: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def agent_id(self) -> str | None:
-        return self.identifiers.get("AGENT_ID")
 
-    @property
-    def agent_store_id(self) -> str | None:
-        return self.identifiers.get("AGENT_STORE_ID")
-
-    @property
-    def agent_trx_id(self) -> str | None:
-        return self.identifiers.get("AGENT_TRX_ID")
-
-
-class NotificationSchema(_Lenient):
-    service = fields.Nested(ServiceSchema, required=True)
-    acquirer = fields.Nested(AcquirerSchema, required=True)
-    channel = fields.Nested(ChannelSchema, required=True)
+class NotificationSchema(_AlfaMessage):
     transaction = fields.Nested(TransactionSchema, required=True)
     order = fields.Nested(OrderSchema, required=True)
-    online_to_offline_info = fields.Nested(OnlineToOfflineInfoSchema, required=True)
     online_to_offline_payment = fields.Nested(OnlineToOfflinePaymentSchema, load_default=None)
 
     @post_load
@@ -421,7 +417,7 @@ class NotificationSchema(_Lenient):
             invoice_number=data["order"]["invoice_number"],
             amount=data["order"]["amount"],
             payment_code=data["online_to_offline_info"]["payment_code"],
-            identifiers={i["name"]: i["value"] for i in items if i["name"] in AGENT_IDENTIFIERS},
+            identifiers=_agent_identifiers(items),
         )
 
 
