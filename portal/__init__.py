@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from portal import config as config_module
-from portal.extensions import db, migrate
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config_module.load(app.config, app.instance_path, os.environ, test_config)
     check_receipt_defaults(app)
     register_extensions(app)
+    register_web(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -79,12 +80,66 @@ def configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Pages load their scripts and styles from the app only; nothing inline, nothing external.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def register_web(app: Flask) -> None:
+    """Sessions, logins, CSRF, rate limits, languages and security headers for the pages."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from portal.web import AreaSessionInterface, load_account, select_locale, select_timezone
+
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+        )
+    app.session_interface = AreaSessionInterface()
+    login_manager.init_app(app)
+    login_manager.user_loader(load_account)
+    login_manager.blueprint_login_views = {  # type: ignore[assignment]
+        "policyholder": "policyholder.login",
+        "admin": "admin.login",
+    }
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    https = bool(app.config["FORCE_HTTPS"])
+    talisman.init_app(
+        app,
+        # Redirecting to https is the proxy's job: DOKU counts a 3xx as a failed delivery.
+        force_https=False,
+        strict_transport_security=https,
+        session_cookie_secure=https,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+
 def register_blueprints(app: Flask) -> None:
+    from portal.admin import bp as admin_bp
     from portal.api import bp as doku_bp
     from portal.api import routes as doku_routes
+    from portal.policyholder import bp as policyholder_bp
 
     doku_routes.init_app(app)
+    csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
     app.register_blueprint(doku_bp)
+    app.register_blueprint(policyholder_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -5,24 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from portal.extensions import db
 from portal.services import demo
 from portal.services.bill_import import ImportRejected, import_bills
 from portal.services.money import format_rupiah
-from portal.services.payment_codes import CodeSettings
 from portal.services.reports import Total, payments_csv, payments_report
-
-
-def code_settings() -> CodeSettings:
-    config = current_app.config
-    return CodeSettings(
-        prefix=config["PAYMENT_CODE_PREFIX"],
-        length=config["PAYMENT_CODE_LENGTH"],
-        grace_days=config["PAYMENT_CODE_GRACE_DAYS"],
-    )
-
+from portal.web import code_settings
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 

@@ -38,6 +38,37 @@ DEFAULTS: dict[str, Any] = {
     "ACTIVE_POLICY_STATUSES": ("aktif",),
     "DEFAULT_INFO": "Premi Asuransi",
     "DEFAULT_FOOTER_MESSAGE": "Terima kasih. Simpan struk ini sebagai  bukti bayar premi Anda.",
+    # Web pages. HTTPS: secure cookies, HSTS and redirects to https (set it in production).
+    "FORCE_HTTPS": False,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
+    # Staff pages keep their own session cookie, scoped to /admin.
+    "ADMIN_SESSION_COOKIE_NAME": "admin_session",
+    # How many proxies in front of the app set X-Forwarded-For / -Proto (0: none).
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    # Login rate limits; the storage is shared by every worker and machine in production.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes",
+    # Languages: Bahasa Indonesia first.
+    "LANGUAGES": ("id", "en"),
+    "BABEL_DEFAULT_LOCALE": "id",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Jakarta",
+    # One-time links to set a password.
+    "ACTIVATION_LINK_MAX_AGE_SECONDS": 7 * 24 * 3600,
+    "RESET_LINK_MAX_AGE_SECONDS": 3600,
+    # Outgoing mail; with no MAIL_SERVER mail goes to instance/outbox/ and the log.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "Portal Premi <no-reply@localhost>",
 }
 
 REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY")
@@ -53,6 +84,15 @@ def _int(value: str) -> int:
 
 def _str(value: str) -> str:
     return value
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a yes/no value")
 
 
 def _list(value: str) -> tuple[str, ...]:
@@ -84,6 +124,17 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ACTIVE_POLICY_STATUSES": ("ACTIVE_POLICY_STATUSES", _list),
     "DEFAULT_INFO": ("DEFAULT_INFO", _str),
     "DEFAULT_FOOTER_MESSAGE": ("DEFAULT_FOOTER_MESSAGE", _str),
+    "FORCE_HTTPS": ("FORCE_HTTPS", _bool),
+    "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", _int),
+    "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", _int),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _str),
+    "MAIL_SERVER": ("MAIL_SERVER", _str),
+    "MAIL_PORT": ("MAIL_PORT", _int),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),
+    "MAIL_USE_SSL": ("MAIL_USE_SSL", _bool),
+    "MAIL_USERNAME": ("MAIL_USERNAME", _str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", _str),
+    "MAIL_SENDER": ("MAIL_SENDER", _str),
 }
 
 
@@ -105,6 +156,8 @@ def load(
             raise ConfigError(f"Environment variable {name} is not valid: {exc}") from exc
     if test_config is not None:
         config.from_mapping(test_config)
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = config["FORCE_HTTPS"]
+    config["PREFERRED_URL_SCHEME"] = "https" if config["FORCE_HTTPS"] else "http"
     if not config["SQLALCHEMY_DATABASE_URI"]:
         path = Path(instance_path) / "portal.sqlite3"
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"

@@ -13,10 +13,28 @@ fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# Browser tests drive Debian's Chromium (never a downloaded browser); without it they skip.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing Chromium for the browser tests (apt-get install chromium)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "Could not install Chromium: the browser tests will be skipped."
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "Could not install Chromium: the browser tests will be skipped."
+  else
+    echo "Chromium is missing and cannot be installed here: the browser tests will be skipped."
+  fi
+fi
+
 .venv/bin/ruff check .
 .venv/bin/lint-imports
 echo "== tests on SQLite"
 env -u TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
+if [ -d test-artifacts/screenshots ]; then
+  echo "== screenshots from the browser tests:"
+  ls -1 test-artifacts/screenshots/
+fi
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== tests on PostgreSQL"
   .venv/bin/python -m pytest "$@"

@@ -1,11 +1,13 @@
 """Typed SQLAlchemy 2.0 models, one module per domain area."""
 
+from portal.models.accounts import AuditEntry, ReceiptDefaults, ReminderSent, StaffRole, StaffUser
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.billing import Bill, BillState, PaymentCode, Policy, Policyholder
 from portal.models.doku import Inquiry, ReceivedNotification
 from portal.models.payments import ExceptionKind, Payment, PaymentException, PaymentSource
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Bill",
     "BillState",
@@ -17,7 +19,11 @@ __all__ = [
     "PaymentSource",
     "Policy",
     "Policyholder",
+    "ReceiptDefaults",
     "ReceivedNotification",
+    "ReminderSent",
+    "StaffRole",
+    "StaffUser",
     "UTCDateTime",
     "utcnow",
 ]

@@ -52,3 +52,31 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class LoginAccount:
+    """What Flask-Login asks of a user, without importing Flask into the models.
+
+    The id carries the account kind and a session version: bumping the version (on a password
+    change) ends every session and remember-me cookie of that account at once.
+    """
+
+    __slots__ = ()
+    id: int
+    session_version: int
+    ACCOUNT_KIND: str = ""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_active(self) -> bool:
+        return True
+
+    def get_id(self) -> str:
+        return f"{self.ACCOUNT_KIND}:{self.id}:{self.session_version}"

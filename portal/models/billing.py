@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, LoginAccount, UTCDateTime, utcnow
 
 NAME_MAX = 64
 EMAIL_MAX = 128
@@ -30,14 +30,26 @@ FOOTER_MESSAGE_MAX = 120
 PAYMENT_CODE_MAX = 20
 
 
-class Policyholder(Base):
+class Policyholder(LoginAccount, Base):
     __tablename__ = "policyholders"
+    ACCOUNT_KIND = "p"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     # Stored lower-cased: the import and logins look policyholders up by email.
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # NULL until the policyholder sets a password through an activation link.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # "id" or "en"; NULL: Bahasa Indonesia, the default.
+    language: Mapped[str | None] = mapped_column(String(8))
+
+    @property
+    def is_active(self) -> bool:
+        return self.password_hash is not None
 
     policies: Mapped[list[Policy]] = relationship(back_populates="policyholder")
 

@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from portal.models import Bill, BillState, Inquiry, PaymentCode, Policy, Policyholder
+from portal.models import (
+    Bill,
+    BillState,
+    Inquiry,
+    PaymentCode,
+    Policy,
+    Policyholder,
+    ReceiptDefaults,
+)
 from portal.services.sql import insert_unless_exists
 
 
@@ -64,6 +72,7 @@ class Decision:
 # Core tables, not ORM entities: the hot path needs rows, not objects.
 _codes, _bills = PaymentCode.__table__, Bill.__table__
 _policies, _holders = Policy.__table__, Policyholder.__table__
+_defaults = ReceiptDefaults.__table__
 _LOOKUP = (
     select(
         _bills.c.id,
@@ -80,11 +89,15 @@ _LOOKUP = (
         _policies.c.status,
         _holders.c.name,
         _holders.c.email,
+        _defaults.c.info,
+        _defaults.c.footer_message,
     )
     .select_from(_codes)
     .join(_bills, _bills.c.id == _codes.c.bill_id)
     .join(_policies, _policies.c.id == _bills.c.policy_id)
     .join(_holders, _holders.c.id == _policies.c.policyholder_id)
+    # Staff-edited defaults, if any, ride along in the same query.
+    .outerjoin(_defaults, _defaults.c.id == 1)
     .where(_codes.c.code == bindparam("code"), _codes.c.retired_at.is_(None))
 )
 
@@ -98,15 +111,15 @@ def decide(session: Session, payment_code: str, *, now: datetime, rules: Inquiry
     row = session.connection().execute(_LOOKUP, {"code": payment_code}).first()
     if row is None:
         return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
-    (bill_id, invoice, amount, due, state, info, footer, expires_at,
-     number, policy_type, account_name, policy_status, name, email) = row  # fmt: skip
+    (bill_id, invoice, amount, due, state, info, footer, expires_at, number, policy_type,
+     account_name, policy_status, name, email, default_info, default_footer) = row  # fmt: skip
     bill = BillSnapshot(
         bill_id=bill_id,
         invoice_number=invoice,
         amount=amount,
         due_date=due,
-        info=info if info is not None else rules.default_info,
-        footer_message=footer if footer is not None else rules.default_footer_message,
+        info=_first(info, default_info, rules.default_info),
+        footer_message=_first(footer, default_footer, rules.default_footer_message),
         customer_name=name,
         customer_email=email,
         policy_type=policy_type,
@@ -131,6 +144,11 @@ def decide(session: Session, payment_code: str, *, now: datetime, rules: Inquiry
             f"amount {amount} is outside the Alfa limits {rules.min_amount}-{rules.max_amount}",
         )
     return Decision(Verdict.SUCCESS, bill)
+
+
+def _first(*values: str | None) -> str:
+    """The bill's own text, else the staff-edited default, else the configured one."""
+    return next(v for v in values if v is not None)
 
 
 class RequestIdReused(Exception):

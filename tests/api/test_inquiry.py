@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.doku.signature import format_timestamp
-from portal.models import BillState, Inquiry
+from portal.models import BillState, Inquiry, ReceiptDefaults
 from tests.factories import (
     CLIENT_ID,
     INQUIRY_TARGET,
@@ -81,6 +81,19 @@ def test_bill_without_its_own_info_and_footer_gets_the_configured_defaults(
     _, body = _ask(client, code)
     assert body["online_to_offline_info"]["info"] == app.config["DEFAULT_INFO"]
     assert body["alfa_info"]["receipt"]["footer_message"] == app.config["DEFAULT_FOOTER_MESSAGE"]
+
+
+def test_staff_edited_defaults_replace_the_configured_ones_but_not_a_bills_own(
+    client: FlaskClient, session: Session
+) -> None:
+    session.add(ReceiptDefaults(id=1, info="Premi Bulanan", footer_message=None))
+    own = make_bill(session, footer_message="Footer sendiri")
+    plain = make_bill(session)
+    _, body = _ask(client, live_code(plain))
+    assert body["online_to_offline_info"]["info"] == "Premi Bulanan"
+    _, body = _ask(client, live_code(own))
+    assert body["alfa_info"]["receipt"]["footer_message"] == "Footer sendiri"
+    assert body["online_to_offline_info"]["info"] == "Premi Bulanan"
 
 
 def test_unknown_code_answers_billing_not_found_404_with_code_and_status_only(

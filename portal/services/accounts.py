@@ -1,0 +1,131 @@
+"""Accounts of policyholders and staff: passwords, and one-time links to set them.
+
+Links are signed tokens (itsdangerous) that carry the account, the purpose and a fingerprint
+of the current password hash: once a password is set the fingerprint changes, so a link works
+once, and it expires after its maximum age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Policyholder, StaffUser
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+Account = Policyholder | StaffUser
+
+
+class PasswordRejected(ValueError):
+    """A new password that does not meet the rules; the message says which."""
+
+
+class LinkInvalid(ValueError):
+    """A link that is forged, used already, for something else, or expired."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "expired" or "invalid"
+
+
+def hash_password(password: str) -> str:
+    check_new_password(password)
+    return _hasher.hash(password)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise PasswordRejected(f"at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise PasswordRejected(f"at most {PASSWORD_MAX} characters")
+    if password.isdigit():
+        raise PasswordRejected("not only digits")
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(account: Account, password: str, *, now: datetime) -> None:
+    """Set a new password; every existing session and link of the account ends."""
+    account.password_hash = hash_password(password)
+    account.session_version = (account.session_version or 1) + 1
+    if isinstance(account, Policyholder) and account.activated_at is None:
+        account.activated_at = now
+
+
+def authenticate_policyholder(
+    session: Session, email: str, password: str, *, now: datetime
+) -> Policyholder | None:
+    holder = session.scalar(select(Policyholder).where(Policyholder.email == email.strip().lower()))
+    if not password_matches(holder.password_hash if holder else None, password):
+        return None
+    assert holder is not None
+    holder.last_login_at = now
+    return holder
+
+
+def authenticate_staff(
+    session: Session, email: str, password: str, *, now: datetime
+) -> StaffUser | None:
+    staff = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if not password_matches(staff.password_hash if staff else None, password):
+        return None
+    assert staff is not None
+    if not staff.active:
+        return None
+    staff.last_login_at = now
+    return staff
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    secret_key: str
+    max_age_seconds: int
+
+
+def _fingerprint(account: Account) -> str:
+    source = f"{account.password_hash or ''}:{account.session_version}"
+    return hashlib.sha256(source.encode()).hexdigest()[:20]
+
+
+def _serializer(settings: LinkSettings, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=f"portal.accounts.{purpose}")
+
+
+def make_link_token(account: Account, purpose: str, settings: LinkSettings) -> str:
+    payload = {"kind": account.ACCOUNT_KIND, "id": account.id, "fp": _fingerprint(account)}
+    return _serializer(settings, purpose).dumps(payload)
+
+
+def account_from_link(
+    session: Session, token: str, purpose: str, settings: LinkSettings
+) -> Policyholder:
+    """The policyholder a link was made for, if it is still good. Raises ``LinkInvalid``."""
+    try:
+        payload = _serializer(settings, purpose).loads(token, max_age=settings.max_age_seconds)
+    except SignatureExpired:
+        raise LinkInvalid("expired") from None
+    except BadSignature:
+        raise LinkInvalid("invalid") from None
+    if not isinstance(payload, dict) or payload.get("kind") != Policyholder.ACCOUNT_KIND:
+        raise LinkInvalid("invalid")
+    holder = session.get(Policyholder, payload.get("id"))
+    if holder is None or payload.get("fp") != _fingerprint(holder):
+        raise LinkInvalid("invalid")  # used already, or superseded by a newer password
+    return holder

@@ -1,0 +1,112 @@
+"""Glue for the web pages: separate staff and policyholder sessions, who is logged in, which
+language a page speaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.models import Policyholder, StaffUser
+from portal.services.accounts import LinkSettings
+from portal.services.mail import MailSettings
+from portal.services.payment_codes import CodeSettings
+
+ADMIN_PREFIX = "/admin"
+
+
+def in_staff_area() -> bool:
+    return request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/")
+
+
+class AreaSessionInterface(SecureCookieSessionInterface):
+    """Staff pages (/admin) and policyholder pages use different session cookies, so one
+    browser can hold both and neither session ever opens the other's pages."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        if in_staff_area():
+            return str(app.config["ADMIN_SESSION_COOKIE_NAME"])
+        return super().get_cookie_name(app)
+
+    def get_cookie_path(self, app: Flask) -> str:
+        if in_staff_area():
+            return request.script_root + ADMIN_PREFIX
+        return super().get_cookie_path(app)
+
+
+def load_account(user_id: str) -> Policyholder | StaffUser | None:
+    """Flask-Login's user loader: ``p:<id>:<version>`` or ``s:<id>:<version>``.
+
+    An id of the wrong kind for the area is refused, so a policyholder's session or remember
+    cookie can never authenticate a staff page, nor the reverse.
+    """
+    try:
+        kind, raw_id, raw_version = user_id.split(":")
+        account_id, version = int(raw_id), int(raw_version)
+    except ValueError:
+        return None
+    model: type[Policyholder] | type[StaffUser]
+    if kind == StaffUser.ACCOUNT_KIND and in_staff_area():
+        model = StaffUser
+    elif kind == Policyholder.ACCOUNT_KIND and not in_staff_area():
+        model = Policyholder
+    else:
+        return None
+    account = db.session.get(model, account_id)
+    if account is None or account.session_version != version or not account.is_active:
+        return None
+    return account
+
+
+LANGUAGE_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """The policyholder's saved language, else the language cookie, else Bahasa Indonesia."""
+    languages = current_app.config["LANGUAGES"]
+    if not in_staff_area():
+        user = current_user
+        if isinstance(user, Policyholder) and user.language in languages:
+            return str(user.language)
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return str(chosen)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def select_timezone() -> str:
+    return "Asia/Jakarta"  # WIB on every page, whatever the server's zone
+
+
+def mail_settings() -> MailSettings:
+    config = current_app.config
+    return MailSettings(
+        server=config["MAIL_SERVER"],
+        port=config["MAIL_PORT"],
+        use_tls=config["MAIL_USE_TLS"],
+        use_ssl=config["MAIL_USE_SSL"],
+        username=config["MAIL_USERNAME"],
+        password=config["MAIL_PASSWORD"],
+        sender=config["MAIL_SENDER"],
+        outbox=Path(current_app.instance_path) / "outbox",
+    )
+
+
+def link_settings(purpose: str) -> LinkSettings:
+    config = current_app.config
+    key = (
+        "ACTIVATION_LINK_MAX_AGE_SECONDS" if purpose == "activate" else "RESET_LINK_MAX_AGE_SECONDS"
+    )
+    return LinkSettings(secret_key=config["SECRET_KEY"], max_age_seconds=config[key])
+
+
+def code_settings() -> CodeSettings:
+    config = current_app.config
+    return CodeSettings(
+        prefix=config["PAYMENT_CODE_PREFIX"],
+        length=config["PAYMENT_CODE_LENGTH"],
+        grace_days=config["PAYMENT_CODE_GRACE_DAYS"],
+    )
