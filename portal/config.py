@@ -6,6 +6,7 @@ Nothing here is read at import time; ``create_app`` calls :func:`load`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,10 @@ DEFAULTS: dict[str, Any] = {
     # Credentials from DOKU's Back Office; no defaults outside tests.
     "DOKU_CLIENT_ID": None,
     "DOKU_SECRET_KEY": None,
+    # Rotating the key without downtime: the previous key is still accepted (and answers are
+    # signed with whichever key the request used) until DOKU_PREVIOUS_SECRET_KEY_UNTIL.
+    "DOKU_PREVIOUS_SECRET_KEY": None,
+    "DOKU_PREVIOUS_SECRET_KEY_UNTIL": None,
     # Public request targets of our two URLs as registered with DOKU. Behind a proxy or a path
     # prefix they differ from the path Flask sees, and the signature covers them.
     "DOKU_INQUIRY_TARGET": "/doku/inquiry",
@@ -95,6 +100,13 @@ def _bool(value: str) -> bool:
     raise ValueError(f"{value!r} is not a yes/no value")
 
 
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} needs a UTC offset, e.g. 2026-12-31T00:00:00Z")
+    return moment.astimezone(UTC)
+
+
 def _list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -113,6 +125,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", database_url),
     "DOKU_CLIENT_ID": ("DOKU_CLIENT_ID", _str),
     "DOKU_SECRET_KEY": ("DOKU_SECRET_KEY", _str),
+    "DOKU_PREVIOUS_SECRET_KEY": ("DOKU_PREVIOUS_SECRET_KEY", _str),
+    "DOKU_PREVIOUS_SECRET_KEY_UNTIL": ("DOKU_PREVIOUS_SECRET_KEY_UNTIL", _moment),
     "DOKU_INQUIRY_TARGET": ("DOKU_INQUIRY_TARGET", _str),
     "DOKU_NOTIFICATION_TARGET": ("DOKU_NOTIFICATION_TARGET", _str),
     "DOKU_TIMESTAMP_TOLERANCE_SECONDS": ("DOKU_TIMESTAMP_TOLERANCE_SECONDS", _int),
@@ -185,6 +199,8 @@ def check(config: Config) -> None:
             "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
             "after the prefix and before the check digit"
         )
+    if bool(config["DOKU_PREVIOUS_SECRET_KEY"]) != bool(config["DOKU_PREVIOUS_SECRET_KEY_UNTIL"]):
+        problems.append("DOKU_PREVIOUS_SECRET_KEY and DOKU_PREVIOUS_SECRET_KEY_UNTIL go together")
     if not 0 < config["ALFA_MIN_AMOUNT"] <= config["ALFA_MAX_AMOUNT"]:
         problems.append("ALFA_MIN_AMOUNT must be positive and not above ALFA_MAX_AMOUNT")
     for key in ("DOKU_INQUIRY_TARGET", "DOKU_NOTIFICATION_TARGET"):

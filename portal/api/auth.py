@@ -9,9 +9,9 @@ from datetime import datetime
 from portal.doku.signature import (
     constant_time_equals,
     format_timestamp,
+    matching_key,
     parse_timestamp,
     signed_headers,
-    verify,
 )
 
 REQUEST_ID_MAX = 128
@@ -21,12 +21,16 @@ _REQUIRED_HEADERS = ("Client-Id", "Request-Id", "Request-Timestamp", "Signature"
 @dataclass(frozen=True, slots=True)
 class Credentials:
     client_id: str
-    secret_keys: tuple[str, ...]
+    secret_key: str
     timestamp_tolerance_seconds: int
+    # While a key is being rotated, DOKU may still sign with the previous one until then.
+    previous_secret_key: str | None = None
+    previous_key_until: datetime | None = None
 
-    @property
-    def signing_key(self) -> str:
-        return self.secret_keys[0]
+    def accepted_keys(self, now: datetime) -> tuple[str, ...]:
+        if self.previous_secret_key and self.previous_key_until and now < self.previous_key_until:
+            return (self.secret_key, self.previous_secret_key)
+        return (self.secret_key,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,8 @@ class Authenticated:
     client_id: str
     request_id: str
     request_timestamp: str
+    # The key the request was signed with: the answer is signed with the same one.
+    key: str
 
 
 class AuthenticationError(Exception):
@@ -71,18 +77,19 @@ def authenticate(
     timestamp = headers["Request-Timestamp"]
     if not constant_time_equals(client_id, credentials.client_id):
         raise AuthenticationError("Unknown Client-Id.", request_id)
-    if not verify(
-        credentials.secret_keys,
+    key = matching_key(
+        credentials.accepted_keys(now),
         headers["Signature"],
         client_id=client_id,
         request_id=request_id,
         timestamp=timestamp,
         request_target=request_target,
         body=body,
-    ):
+    )
+    if key is None:
         raise AuthenticationError("Signature does not match.", request_id)
     if not check_freshness:
-        return Authenticated(client_id, request_id, timestamp)
+        return Authenticated(client_id, request_id, timestamp, key)
     try:
         sent_at = parse_timestamp(timestamp)
     except ValueError:
@@ -96,14 +103,20 @@ def authenticate(
             f"{credentials.timestamp_tolerance_seconds} s is accepted.",
             request_id,
         )
-    return Authenticated(client_id, request_id, timestamp)
+    return Authenticated(client_id, request_id, timestamp, key)
 
 
 def response_headers(
-    credentials: Credentials, *, request_id: str, request_target: str, body: bytes, now: datetime
+    credentials: Credentials,
+    *,
+    request_id: str,
+    request_target: str,
+    body: bytes,
+    now: datetime,
+    key: str | None = None,
 ) -> dict[str, str]:
     return signed_headers(
-        credentials.signing_key,
+        key or credentials.secret_key,
         client_id=credentials.client_id,
         request_id=request_id,
         timestamp=format_timestamp(now),

@@ -9,7 +9,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from flask import Response, request
+from flask import Response, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.api import bp
@@ -68,6 +68,7 @@ def notification() -> Response:
         )
     except AuthenticationError as exc:
         return _refuse(exc, body, now, target)
+    g.doku_key = auth.key
 
     sha = body_sha256(body)
     delivery = payments.store_delivery(

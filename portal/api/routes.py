@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -51,8 +51,10 @@ def init_app(app: Flask) -> None:
     app.extensions["doku_api"] = ApiSettings(
         credentials=Credentials(
             client_id=config["DOKU_CLIENT_ID"] or "",
-            secret_keys=(config["DOKU_SECRET_KEY"] or "",),
+            secret_key=config["DOKU_SECRET_KEY"] or "",
             timestamp_tolerance_seconds=config["DOKU_TIMESTAMP_TOLERANCE_SECONDS"],
+            previous_secret_key=config["DOKU_PREVIOUS_SECRET_KEY"],
+            previous_key_until=config["DOKU_PREVIOUS_SECRET_KEY_UNTIL"],
         ),
         inquiry_target=config["DOKU_INQUIRY_TARGET"],
         notification_target=config["DOKU_NOTIFICATION_TARGET"],
@@ -82,6 +84,7 @@ def signed(body: bytes, status: int, request_id: str | None, target: str) -> Res
                 request_target=target,
                 body=body,
                 now=datetime.now(UTC),
+                key=g.get("doku_key"),
             )
         )
     return response
@@ -156,6 +159,7 @@ def inquiry() -> Response:
             request.remote_addr,
         )
         return error_response(401, "unauthorized", exc.message, exc.request_id)
+    g.doku_key = auth.key
 
     entry: dict[str, Any] = {
         "received_at": now,

@@ -72,6 +72,39 @@ def sign(
     return SIGNATURE_PREFIX + base64.b64encode(mac.digest()).decode("ascii")
 
 
+def matching_key(
+    secret_keys: Iterable[str],
+    signature: str,
+    *,
+    client_id: str,
+    request_id: str,
+    timestamp: str,
+    request_target: str,
+    body: bytes | None,
+    response: bool = False,
+) -> str | None:
+    """The key among ``secret_keys`` that made ``signature``, or None; constant time.
+
+    Every key is tried (no early exit) so the time taken does not tell which key matched.
+    Header values are compared as bytes: ``hmac.compare_digest`` refuses non-ASCII ``str``.
+    """
+    given = signature.encode("utf-8", "surrogateescape")
+    matched: str | None = None
+    for key in secret_keys:
+        expected = sign(
+            key,
+            client_id=client_id,
+            request_id=request_id,
+            timestamp=timestamp,
+            request_target=request_target,
+            body=body,
+            response=response,
+        ).encode("ascii")
+        if hmac.compare_digest(expected, given) and matched is None:
+            matched = key
+    return matched
+
+
 def verify(
     secret_keys: Iterable[str],
     signature: str,
@@ -83,25 +116,20 @@ def verify(
     body: bytes | None,
     response: bool = False,
 ) -> bool:
-    """Whether ``signature`` was made with one of ``secret_keys``, compared in constant time.
-
-    Every key is tried (no early exit) so the time taken does not tell which key matched.
-    Header values are compared as bytes: ``hmac.compare_digest`` refuses non-ASCII ``str``.
-    """
-    given = signature.encode("utf-8", "surrogateescape")
-    matched = False
-    for key in secret_keys:
-        expected = sign(
-            key,
+    """Whether ``signature`` was made with one of ``secret_keys`` (see ``matching_key``)."""
+    return (
+        matching_key(
+            secret_keys,
+            signature,
             client_id=client_id,
             request_id=request_id,
             timestamp=timestamp,
             request_target=request_target,
             body=body,
             response=response,
-        ).encode("ascii")
-        matched |= hmac.compare_digest(expected, given)
-    return matched
+        )
+        is not None
+    )
 
 
 def constant_time_equals(a: str, b: str) -> bool:

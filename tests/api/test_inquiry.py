@@ -18,6 +18,7 @@ from portal.models import BillState, Inquiry, ReceiptDefaults
 from tests.factories import (
     CLIENT_ID,
     INQUIRY_TARGET,
+    SECRET_KEY,
     check_response_signature,
     doku_headers,
     inquire,
@@ -438,3 +439,43 @@ def test_get_is_405_json(client: FlaskClient) -> None:
     response = client.get(INQUIRY_TARGET)
     assert response.status_code == 405
     assert response.is_json
+
+
+# Rotating the DOKU secret key without downtime.
+
+
+def test_previous_key_is_accepted_until_its_deadline_and_answers_are_signed_with_it(
+    make_app: Any, session: Session
+) -> None:
+    from portal.doku.signature import verify
+
+    code = live_code(make_bill(session))
+    until = datetime.now(UTC) + timedelta(hours=1)
+    app = make_app(
+        DOKU_SECRET_KEY="SK-new-key",
+        DOKU_PREVIOUS_SECRET_KEY=SECRET_KEY,
+        DOKU_PREVIOUS_SECRET_KEY_UNTIL=until,
+    )
+    client = app.test_client()
+    old = inquire(client, code, request_id="old-key")  # DOKU still signs with the old key
+    assert old.status_code == 200
+    check_response_signature(old, "old-key")  # answered with the old key, which DOKU holds
+    new = inquire(client, code, request_id="new-key", secret_key="SK-new-key")
+    assert new.status_code == 200
+    assert verify(
+        ["SK-new-key"], new.headers["Signature"], client_id=CLIENT_ID, request_id="new-key",
+        timestamp=new.headers["Response-Timestamp"], request_target=INQUIRY_TARGET,
+        body=new.get_data(), response=True,
+    )  # fmt: skip
+    assert inquire(client, code, secret_key="SK-unrelated").status_code == 401
+
+
+def test_previous_key_is_refused_after_its_deadline(make_app: Any, session: Session) -> None:
+    code = live_code(make_bill(session))
+    app = make_app(
+        DOKU_SECRET_KEY="SK-new-key",
+        DOKU_PREVIOUS_SECRET_KEY=SECRET_KEY,
+        DOKU_PREVIOUS_SECRET_KEY_UNTIL=datetime.now(UTC) - timedelta(seconds=1),
+    )
+    response = inquire(app.test_client(), code)
+    assert response.status_code == 401

@@ -62,7 +62,9 @@ def page(browser: Any) -> Iterator[Any]:
     external: list[str] = []
     page.on(
         "request",
-        lambda r: external.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:")) else None,
+        lambda r: (
+            external.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:")) else None
+        ),
     )
     yield page
     context.close()
