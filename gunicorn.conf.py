@@ -3,6 +3,8 @@ from the environment (GUNICORN_* below) or the command line."""
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # The DOKU endpoints spend most of their time waiting on the database, so a few more
@@ -22,3 +24,20 @@ errorlog = "-"
 # per process.
 preload_app = False
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus metrics summed over all workers: each worker writes its counters to files in
+# this folder and GET /metrics reads them all (prometheus_client's multiprocess mode).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
+
+
+def on_starting(server):
+    # Counters start from zero with the server: clear files a previous run left behind.
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -25,12 +25,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app.config, app.instance_path, os.environ, test_config)
     check_receipt_defaults(app)
+    register_observability(app)
     register_extensions(app)
     register_web(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
     return app
+
+
+def register_observability(app: Flask) -> None:
+    from portal.observability import configure_logging, register_request_ids
+
+    configure_logging(app)
+    register_request_ids(app)
 
 
 def check_receipt_defaults(app: Flask) -> None:
@@ -133,11 +141,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.api import bp as doku_bp
     from portal.api import routes as doku_routes
+    from portal.ops import bp as ops_bp
     from portal.policyholder import bp as policyholder_bp
 
     doku_routes.init_app(app)
     csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
     app.register_blueprint(doku_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(policyholder_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 

@@ -5,6 +5,7 @@ Nothing here is read at import time; ``create_app`` calls :func:`load`.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     "ACTIVE_POLICY_STATUSES": ("aktif",),
     "DEFAULT_INFO": "Premi Asuransi",
     "DEFAULT_FOOTER_MESSAGE": "Terima kasih. Simpan struk ini sebagai  bukti bayar premi Anda.",
+    # Logs: JSON lines on stdout ("text" for plain lines while developing).
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
+    # GET /metrics: a bearer token, and/or the networks that may scrape without one.
+    "METRICS_TOKEN": None,
+    "METRICS_ALLOW_NETWORKS": ("127.0.0.1/32", "::1/128"),
     # Web pages. HTTPS: secure cookies, HSTS and redirects to https (set it in production).
     "FORCE_HTTPS": False,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -139,6 +146,10 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DEFAULT_INFO": ("DEFAULT_INFO", _str),
     "DEFAULT_FOOTER_MESSAGE": ("DEFAULT_FOOTER_MESSAGE", _str),
     "FORCE_HTTPS": ("FORCE_HTTPS", _bool),
+    "LOG_FORMAT": ("LOG_FORMAT", _str),
+    "LOG_LEVEL": ("LOG_LEVEL", _str),
+    "METRICS_TOKEN": ("METRICS_TOKEN", _str),
+    "METRICS_ALLOW_NETWORKS": ("METRICS_ALLOW_NETWORKS", _list),
     "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", _int),
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", _int),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _str),
@@ -199,6 +210,13 @@ def check(config: Config) -> None:
             "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
             "after the prefix and before the check digit"
         )
+    if config["LOG_FORMAT"] not in ("json", "text"):
+        problems.append("LOG_FORMAT must be json or text")
+    try:
+        for network in config["METRICS_ALLOW_NETWORKS"]:
+            ipaddress.ip_network(network)
+    except ValueError as exc:
+        problems.append(f"METRICS_ALLOW_NETWORKS: {exc}")
     if bool(config["DOKU_PREVIOUS_SECRET_KEY"]) != bool(config["DOKU_PREVIOUS_SECRET_KEY_UNTIL"]):
         problems.append("DOKU_PREVIOUS_SECRET_KEY and DOKU_PREVIOUS_SECRET_KEY_UNTIL go together")
     if not 0 < config["ALFA_MIN_AMOUNT"] <= config["ALFA_MAX_AMOUNT"]:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.api import bp
 from portal.api.auth import AuthenticationError, authenticate, usable_request_id
-from portal.api.routes import api_settings, printable, signed
+from portal.api.routes import api_settings, log_refusal, printable, signed
 from portal.doku.messages import (
     MessageError,
     acknowledgement_body,
@@ -24,6 +24,7 @@ from portal.doku.messages import (
 from portal.doku.signature import parse_timestamp
 from portal.extensions import db
 from portal.models import ExceptionKind
+from portal.observability import LATENCY, NOTIFICATIONS, elapsed_ms, mask_code
 from portal.services import payments
 from portal.services.inquiries import body_sha256
 from portal.services.payments import PaymentReport, Result
@@ -143,12 +144,7 @@ def _process(
             db.session.rollback()
             log.exception("doku notification %s: processing failed", request_id)
             return _failed(delivery_id, f"{exc.__class__.__name__}: {exc}", request_id, now)
-        log.info(
-            "doku notification %s: %s (code ...%s)",
-            request_id,
-            result.outcome.value,
-            report.payment_code[-4:],
-        )
+        _observe(result.outcome.value, status, request_id, report.payment_code)
         return signed(answer, status, request_id, target)
     raise AssertionError("unreachable")
 
@@ -161,19 +157,14 @@ def _failed(delivery_id: int, error: str, request_id: str, now: datetime) -> Res
         response_body=answer.decode("ascii"),
     )  # fmt: skip
     db.session.commit()
+    _observe("error", 500, request_id, None)
     return signed(answer, 500, request_id, api_settings().notification_target)
 
 
 def _refuse(exc: AuthenticationError, body: bytes, now: datetime, target: str) -> Response:
     """Keep the refused delivery (a real payment behind a misconfigured key must be visible),
     but never read its body."""
-    log.warning(
-        "doku notification refused: %s (Request-Id %r, Client-Id %r, from %s)",
-        exc.message,
-        exc.request_id,
-        (request.headers.get("Client-Id") or "")[:64],
-        request.remote_addr,
-    )
+    log_refusal("notification", exc)
     answer = error_body("unauthorized", exc.message)
     payments.store_delivery(
         db.session,
@@ -209,5 +200,22 @@ def _unreadable(
         response_body=answer.decode("ascii"), verdict="invalid",
     )  # fmt: skip
     db.session.commit()
-    log.warning("doku notification %s: unreadable: %s", request_id, message)
+    _observe("unreadable", 400, request_id, None)
     return signed(answer, 400, request_id, target)
+
+
+def _observe(outcome: str, status: int, request_id: str, payment_code: str | None) -> None:
+    NOTIFICATIONS.labels(outcome).inc()
+    LATENCY.labels("notification").observe(elapsed_ms() / 1000)
+    log.info(
+        "doku notification processed",
+        extra={
+            "fields": {
+                "doku_request_id": request_id,
+                "payment_code": mask_code(payment_code),
+                "outcome": outcome,
+                "http_status": status,
+                "latency_ms": elapsed_ms(),
+            }
+        },
+    )

@@ -30,6 +30,7 @@ from portal.doku.messages import (
     parse_inquiry_request,
 )
 from portal.extensions import db
+from portal.observability import INQUIRIES, LATENCY, SIGNATURE_FAILURES, elapsed_ms, mask_code
 from portal.services import inquiries
 from portal.services.inquiries import Decision, InquiryRules, RequestIdReused, Verdict
 
@@ -151,13 +152,7 @@ def inquiry() -> Response:
             now=now,
         )
     except AuthenticationError as exc:
-        log.warning(
-            "doku inquiry refused: %s (Request-Id %r, Client-Id %r, from %s)",
-            exc.message,
-            exc.request_id,
-            (request.headers.get("Client-Id") or "")[:64],
-            request.remote_addr,
-        )
+        log_refusal("inquiry", exc)
         return error_response(401, "unauthorized", exc.message, exc.request_id)
     g.doku_key = auth.key
 
@@ -208,6 +203,21 @@ def inquiry() -> Response:
             auth.request_id,
         )
     db.session.commit()
+    verdict = entry["verdict"] if not recorded.replayed else "replayed"
+    INQUIRIES.labels(verdict).inc()
+    LATENCY.labels("inquiry").observe(elapsed_ms() / 1000)
+    log.info(
+        "doku inquiry answered",
+        extra={
+            "fields": {
+                "doku_request_id": auth.request_id,
+                "payment_code": mask_code(entry.get("payment_code")),
+                "verdict": verdict,
+                "http_status": recorded.http_status,
+                "latency_ms": elapsed_ms(),
+            }
+        },
+    )
     return signed(
         recorded.response_body.encode("ascii"),
         recorded.http_status,
@@ -230,6 +240,23 @@ def database_unavailable(exc: OperationalError) -> Response:
         "unavailable",
         "The service is temporarily unavailable; please retry.",
         usable_request_id(request.headers.get("Request-Id")),
+    )
+
+
+def log_refusal(endpoint: str, exc: AuthenticationError) -> None:
+    """A refused DOKU request: why, and who asked; never the signature or the body."""
+    SIGNATURE_FAILURES.labels(endpoint).inc()
+    log.warning(
+        "doku %s refused: %s",
+        endpoint,
+        exc.message,
+        extra={
+            "fields": {
+                "doku_request_id": exc.request_id,
+                "client_id": (request.headers.get("Client-Id") or "")[:64],
+                "remote_addr": request.remote_addr,
+            }
+        },
     )
 
 

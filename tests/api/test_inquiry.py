@@ -363,13 +363,18 @@ def test_public_request_target_is_configurable_for_a_path_prefix(
 def test_refused_attempt_is_logged_without_the_signature(
     client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from portal.observability import JsonFormatter
+
     body = inquiry_body("8896000000000000")
     headers = doku_headers(body, secret_key="SK-wrong")
     with caplog.at_level("WARNING", logger="portal.api.routes"):
         client.post(INQUIRY_TARGET, data=body, headers=headers)
-    assert headers["Request-Id"] in caplog.text
-    assert "Signature does not match" in caplog.text
-    assert headers["Signature"].split("=", 1)[1] not in caplog.text
+    [record] = caplog.records
+    line = json.loads(JsonFormatter().format(record))
+    assert line["doku_request_id"] == headers["Request-Id"]
+    assert line["client_id"] == CLIENT_ID
+    assert "Signature does not match" in line["message"]
+    assert headers["Signature"].split("=", 1)[1] not in json.dumps(line)
 
 
 def test_unauthenticated_request_never_reaches_the_database(make_app: Any, tmp_path: Any) -> None:
