@@ -61,12 +61,19 @@ def has_control_characters(value: str) -> bool:
     return _CONTROL_CHARACTERS.search(value) is not None
 
 
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"  # for the OpenAPI document
+
+
 class Text(fields.String):
     """A string without control characters."""
 
     default_error_messages: ClassVar[dict[str, str]] = {
         "control": "Must not contain control characters."
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("pattern", NO_CONTROL_CHARACTERS)
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -101,6 +108,12 @@ def is_payment_code(value: str) -> bool:
 
 class Timestamp(Text):
     """An ISO 8601 timestamp with its offset, kept as the string received."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("format", "date-time")
+        metadata.setdefault("example", "2020-08-11T08:45:42Z")
+        super().__init__(**kwargs)
 
     default_error_messages: ClassVar[dict[str, str]] = {
         "timestamp": "Must be an ISO 8601 timestamp with a UTC offset."
@@ -139,8 +152,13 @@ class IdentifierSchema(_Lenient):
     value = Text(required=True, validate=validate.Length(max=IDENTIFIER_VALUE_MAX))
 
 
+PAYMENT_CODE_PATTERN = r"^[0-9]{1,20}$"
+
+
 class OnlineToOfflineInfoSchema(_Lenient):
-    payment_code = PaymentCode(required=True)
+    payment_code = PaymentCode(
+        required=True, metadata={"pattern": PAYMENT_CODE_PATTERN, "example": "8896512345678123"}
+    )
 
 
 class OnlineToOfflineInquirySchema(_Lenient):
@@ -377,7 +395,10 @@ class TransactionSchema(_Lenient):
 
 class OrderSchema(_Lenient):
     invoice_number = Text(required=True, validate=validate.Length(min=1, max=INVOICE_NUMBER_MAX))
-    amount = Amount(required=True)
+    amount = Amount(
+        required=True,
+        metadata={"minimum": 1, "maximum": 10**AMOUNT_MAX_DIGITS - 1, "example": 150000},
+    )
 
 
 class OnlineToOfflinePaymentSchema(_Lenient):
@@ -467,3 +488,76 @@ def notification_body(
 def acknowledgement_body(outcome: str, message: str) -> bytes:
     """Our answer to a notification: any 2xx acknowledges; the body is for people reading logs."""
     return encode({"status": outcome, "message": message})
+
+
+# What we send back, described for the OpenAPI document (GET /doku/openapi.json) and checked
+# against what the endpoints really send. Strict: a field not described here is an error.
+
+
+class OrderOut(Schema):
+    invoice_number = fields.String(
+        required=True, validate=validate.Length(min=1, max=INVOICE_NUMBER_MAX)
+    )
+    amount = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=10**AMOUNT_MAX_DIGITS - 1)
+    )
+
+
+class OnlineToOfflineInfoOut(Schema):
+    payment_code = fields.String(required=True, validate=validate.Regexp(PAYMENT_CODE_PATTERN))
+    info = fields.String(validate=validate.Length(max=INFO_MAX))
+
+
+class InquiryStatusOut(Schema):
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in InquiryStatus]))
+
+
+class CustomerOut(Schema):
+    name = fields.String(required=True, validate=validate.Length(max=CUSTOMER_NAME_MAX))
+    email = fields.String(validate=validate.Length(max=CUSTOMER_EMAIL_MAX))
+
+
+class ReceiptOut(Schema):
+    footer_message = fields.String(validate=validate.Length(max=FOOTER_MESSAGE_MAX))
+
+
+class AlfaInfoOut(Schema):
+    receipt = fields.Nested(ReceiptOut, required=True)
+
+
+class InsuranceInfoOut(Schema):
+    policy_type = fields.String(required=True)
+    policy_number = fields.String(required=True)
+    policy_account_name = fields.String(required=True)
+    policy_status = fields.String(required=True)
+    bill_due_date = fields.String(required=True, metadata={"example": "21 May 2021"})
+
+
+class AdditionalInfoOut(Schema):
+    insurance_info = fields.Nested(InsuranceInfoOut, required=True)
+
+
+class InquiryResponseSchema(Schema):
+    order = fields.Nested(OrderOut)
+    online_to_offline_info = fields.Nested(OnlineToOfflineInfoOut, required=True)
+    online_to_offline_inquiry = fields.Nested(InquiryStatusOut, required=True)
+    customer = fields.Nested(CustomerOut)
+    alfa_info = fields.Nested(AlfaInfoOut)
+    additional_info = fields.Nested(AdditionalInfoOut)
+
+
+class AcknowledgementSchema(Schema):
+    status = fields.String(
+        required=True, validate=validate.OneOf(["applied", "duplicate", "exception"])
+    )
+    message = fields.String(required=True)
+
+
+class ErrorDetailOut(Schema):
+    code = fields.String(required=True, metadata={"example": "invalid_request"})
+    message = fields.String(required=True)
+    details = fields.Dict(metadata={"description": "Field name to list of problems"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailOut, required=True)
