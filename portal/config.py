@@ -24,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     # signed with whichever key the request used) until DOKU_PREVIOUS_SECRET_KEY_UNTIL.
     "DOKU_PREVIOUS_SECRET_KEY": None,
     "DOKU_PREVIOUS_SECRET_KEY_UNTIL": None,
+    # DOKU's API for Check Status: https://api-sandbox.doku.com or https://api.doku.com.
+    "DOKU_API_BASE_URL": "https://api-sandbox.doku.com",
+    # Ask DOKU about a bill this long after its successful inquiry, if no payment came (DOKU
+    # advises at least 60 s after payment).
+    "DOKU_RECONCILE_DELAY_SECONDS": 300,
     # Public request targets of our two URLs as registered with DOKU. Behind a proxy or a path
     # prefix they differ from the path Flask sees, and the signature covers them.
     "DOKU_INQUIRY_TARGET": "/doku/inquiry",
@@ -134,6 +139,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DOKU_SECRET_KEY": ("DOKU_SECRET_KEY", _str),
     "DOKU_PREVIOUS_SECRET_KEY": ("DOKU_PREVIOUS_SECRET_KEY", _str),
     "DOKU_PREVIOUS_SECRET_KEY_UNTIL": ("DOKU_PREVIOUS_SECRET_KEY_UNTIL", _moment),
+    "DOKU_API_BASE_URL": ("DOKU_API_BASE_URL", _str),
+    "DOKU_RECONCILE_DELAY_SECONDS": ("DOKU_RECONCILE_DELAY_SECONDS", _int),
     "DOKU_INQUIRY_TARGET": ("DOKU_INQUIRY_TARGET", _str),
     "DOKU_NOTIFICATION_TARGET": ("DOKU_NOTIFICATION_TARGET", _str),
     "DOKU_TIMESTAMP_TOLERANCE_SECONDS": ("DOKU_TIMESTAMP_TOLERANCE_SECONDS", _int),
@@ -210,6 +217,10 @@ def check(config: Config) -> None:
             "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
             "after the prefix and before the check digit"
         )
+    if not str(config["DOKU_API_BASE_URL"]).startswith(("https://", "http://")):
+        problems.append("DOKU_API_BASE_URL must be an https:// URL")
+    if config["DOKU_RECONCILE_DELAY_SECONDS"] < 60:
+        problems.append("DOKU_RECONCILE_DELAY_SECONDS must be at least 60 (DOKU's advice)")
     if config["LOG_FORMAT"] not in ("json", "text"):
         problems.append("LOG_FORMAT must be json or text")
     try:

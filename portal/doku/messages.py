@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -483,6 +484,75 @@ def notification_body(
             "additional_info": {},
         }
     )
+
+
+# Check Status (us -> DOKU): GET /orders/v1/status/{invoice_number}, signed without a Digest.
+
+
+def check_status_target(invoice_number: str) -> str:
+    """The Request-Target (and path) of DOKU's Check Status API for an invoice."""
+    return "/orders/v1/status/" + urllib.parse.quote(invoice_number, safe="")
+
+
+class _StatusOrder(_Lenient):
+    invoice_number = Text(required=True, validate=validate.Length(min=1, max=INVOICE_NUMBER_MAX))
+    amount = Amount(load_default=None)
+
+
+class _StatusTransaction(_Lenient):
+    status = Text(required=True, validate=validate.Length(min=1, max=32))
+    date = Timestamp(load_default=None)
+    original_request_id = Text(load_default=None, validate=validate.Length(max=REQUEST_ID_MAX))
+
+
+class _StatusInfo(_Lenient):
+    payment_code = PaymentCode(load_default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStatus(_FromTheTill):
+    status: str  # PENDING, SUCCESS, FAILED, EXPIRED, ...
+    invoice_number: str
+    amount: int | None
+    transaction_date: str | None
+    original_request_id: str | None
+    payment_code: str | None
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+
+class CheckStatusSchema(_Lenient):
+    order = fields.Nested(_StatusOrder, required=True)
+    transaction = fields.Nested(_StatusTransaction, required=True)
+    online_to_offline_info = fields.Nested(_StatusInfo, load_default=None)
+    online_to_offline_payment = fields.Nested(OnlineToOfflinePaymentSchema, load_default=None)
+
+    @post_load
+    def _to_status(self, data: dict[str, Any], **_: Any) -> CheckStatus:
+        payment = data.get("online_to_offline_payment") or {}
+        info = data.get("online_to_offline_info") or {}
+        return CheckStatus(
+            status=data["transaction"]["status"],
+            invoice_number=data["order"]["invoice_number"],
+            amount=data["order"]["amount"],
+            transaction_date=data["transaction"]["date"],
+            original_request_id=data["transaction"]["original_request_id"],
+            payment_code=info.get("payment_code"),
+            identifiers=_agent_identifiers(
+                payment.get("identifier") or payment.get("identifer") or []
+            ),
+        )
+
+
+_CHECK_STATUS_SCHEMA = CheckStatusSchema()
+
+
+def parse_check_status(body: bytes) -> CheckStatus:
+    data = decode_json_object(body)
+    try:
+        result: CheckStatus = _CHECK_STATUS_SCHEMA.load(data)
+    except ValidationError as exc:
+        raise MessageError("DOKU's status answer is not what we expect.", _as_dict(exc)) from exc
+    return result
 
 
 def acknowledgement_body(outcome: str, message: str) -> bytes:

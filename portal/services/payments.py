@@ -244,7 +244,7 @@ def apply_report(
         select(Payment).where(Payment.bill_id == bill.id)
     ).scalar_one_or_none()
     if existing is not None:
-        if existing.fingerprint == report.fingerprint:
+        if same_payment(existing, report):
             return Result(Outcome.DUPLICATE, "payment already recorded", payment_id=existing.id)
         return exception_result(
             session, ExceptionKind.SECOND_PAYMENT, report,
@@ -306,6 +306,26 @@ def apply_report(
             exception_id=exception_id, exception_kind=ExceptionKind.LATE_PAYMENT,
         )  # fmt: skip
     return Result(Outcome.APPLIED, "payment applied", payment_id=payment.id)
+
+
+def same_payment(existing: Payment, report: PaymentReport) -> bool:
+    """Whether ``report`` describes the payment already recorded, however it reached us.
+
+    A notification and DOKU's Check Status answer describe one payment with different detail
+    (the status API may omit the till's identifiers), so identifiers are compared only where
+    both sides have them; the amount and the moment of payment must always agree.
+    """
+    if existing.fingerprint == report.fingerprint:
+        return True
+    if existing.amount != report.amount or existing.paid_at != report.paid_at:
+        return False
+    pairs = (
+        (existing.original_request_id, report.original_request_id),
+        (existing.agent_trx_id, report.agent_trx_id),
+        (existing.agent_store_id, report.agent_store_id),
+        (existing.agent_id, report.agent_id),
+    )
+    return all(ours == theirs for ours, theirs in pairs if ours and theirs)
 
 
 def request_id_reused(session: Session, request_id: str, body_sha256: str) -> bool:
