@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import UTC, datetime
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from portal.extensions import db
-from portal.services import demo
+from portal.services import demo, reminders
 from portal.services.bill_import import ImportRejected, import_bills
+from portal.services.mail import send
 from portal.services.money import format_rupiah
+from portal.services.reminders import ReminderSettings
 from portal.services.reports import Total, payments_csv, payments_report
-from portal.web import code_settings
+from portal.web import code_settings, mail_settings
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 
@@ -119,7 +122,42 @@ def _echo_totals(totals: list[Total]) -> None:
         )
 
 
+notify_cli = click.Group("notify", help="Emails to policyholders.")
+
+
+@notify_cli.command("due")
+def notify_due_command() -> None:
+    """Send payment receipts and due/expiry reminders not sent yet (for cron; idempotent)."""
+    config = current_app.config
+    settings = ReminderSettings(
+        days_before_due=config["REMINDER_DAYS_BEFORE_DUE"],
+        days_before_expiry=config["REMINDER_DAYS_BEFORE_EXPIRY"],
+    )
+    now = datetime.now(UTC)
+    notices = reminders.due_notices(db.session, now=now, settings=settings)
+    db.session.rollback()
+    sent = failed = 0
+    for notice in notices:
+        if not reminders.claim(db.session, notice, now=now):
+            db.session.rollback()
+            continue  # another run sends it
+        db.session.commit()
+        try:
+            send(mail_settings(), reminders.compose(notice))
+        except (OSError, smtplib.SMTPException) as exc:
+            reminders.release(db.session, notice)
+            db.session.commit()
+            failed += 1
+            click.echo(f"bill {notice.bill_id} {notice.kind}: not sent: {exc}", err=True)
+            continue
+        sent += 1
+    click.echo(f"Sent {sent} email(s); {failed} failed and will be retried.")
+    if failed:
+        raise SystemExit(1)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(bills_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(notify_cli)

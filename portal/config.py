@@ -78,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
     # One-time links to set a password.
     "ACTIVATION_LINK_MAX_AGE_SECONDS": 7 * 24 * 3600,
     "RESET_LINK_MAX_AGE_SECONDS": 3600,
+    # Reminder emails (flask notify due): days before the due date and before code expiry.
+    "REMINDER_DAYS_BEFORE_DUE": 3,
+    "REMINDER_DAYS_BEFORE_EXPIRY": 2,
     # Outgoing mail; with no MAIL_SERVER mail goes to instance/outbox/ and the log.
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
@@ -160,6 +163,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", _int),
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", _int),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _str),
+    "REMINDER_DAYS_BEFORE_DUE": ("REMINDER_DAYS_BEFORE_DUE", _int),
+    "REMINDER_DAYS_BEFORE_EXPIRY": ("REMINDER_DAYS_BEFORE_EXPIRY", _int),
     "MAIL_SERVER": ("MAIL_SERVER", _str),
     "MAIL_PORT": ("MAIL_PORT", _int),
     "MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),

@@ -1,0 +1,124 @@
+"""Receipts and reminders by email: which go out, in which language, and only once, even
+when two runs of ``flask notify due`` overlap. Mail goes to a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.models import BillState
+from portal.services.payment_codes import WIB
+from portal.services.payments import PaymentReport, apply_report
+from portal.services.reminders import NoticeKind, ReminderSettings, claim, due_notices
+from tests.factories import live_code, make_bill
+from tests.live import ROOT, server_environment
+from tests.smtp import smtp_server
+
+NOW = datetime.now(UTC)
+TODAY = NOW.astimezone(WIB).date()
+SETTINGS = ReminderSettings(days_before_due=3, days_before_expiry=2)
+
+
+def _kinds(session: Session) -> set[tuple[str, str]]:
+    return {
+        (n.kind.value, n.invoice_number) for n in due_notices(session, now=NOW, settings=SETTINGS)
+    }
+
+
+def _pay(session: Session, bill: Any) -> None:
+    report = PaymentReport(
+        status="SUCCESS", paid_at=NOW, invoice_number=bill.invoice_number, amount=bill.amount,
+        payment_code=live_code(bill), transaction_date="t",
+    )  # fmt: skip
+    apply_report(session, report, now=NOW)
+    session.commit()
+
+
+def test_which_bills_get_which_notice(session: Session) -> None:
+    far = NOW + timedelta(days=60)
+    soon = make_bill(session, due_date=TODAY + timedelta(days=2), expires_at=far)
+    later = make_bill(session, due_date=TODAY + timedelta(days=10), expires_at=far)
+    expiring = make_bill(
+        session, due_date=TODAY + timedelta(days=30), expires_at=NOW + timedelta(days=1)
+    )
+    cancelled = make_bill(
+        session, due_date=TODAY + timedelta(days=1), state=BillState.CANCELLED, expires_at=far
+    )
+    paid = make_bill(session, due_date=TODAY + timedelta(days=1), expires_at=far)
+    _pay(session, paid)
+    kinds = _kinds(session)
+    assert ("due_soon", soon.invoice_number) in kinds
+    assert ("code_expiring", expiring.invoice_number) in kinds
+    assert ("payment_received", paid.invoice_number) in kinds
+    assert not {k for k in kinds if k[1] in (later.invoice_number, cancelled.invoice_number)}
+    assert ("due_soon", paid.invoice_number) not in kinds
+
+
+def test_a_claimed_notice_is_not_due_again_and_cannot_be_claimed_twice(session: Session) -> None:
+    bill = make_bill(session, due_date=TODAY + timedelta(days=1))
+    [notice] = [
+        n for n in due_notices(session, now=NOW, settings=SETTINGS) if n.kind is NoticeKind.DUE_SOON
+    ]
+    assert claim(session, notice, now=NOW) is True
+    assert claim(session, notice, now=NOW) is False
+    session.commit()
+    assert ("due_soon", bill.invoice_number) not in _kinds(session)
+
+
+def _run_notify(database_url: str, port: int) -> subprocess.CompletedProcess[bytes]:
+    env = server_environment(database_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port))
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "notify", "due"],
+        cwd=ROOT, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_two_overlapping_runs_send_each_email_once_in_the_policyholders_language(
+    session: Session, database_url_for_tests: str
+) -> None:
+    indonesian = make_bill(session, due_date=TODAY + timedelta(days=2), customer_name="Siti Rahayu")
+    english = make_bill(session, due_date=TODAY + timedelta(days=2), customer_name="John Smith")
+    english.policy.policyholder.language = "en"
+    addresses = {indonesian.policy.policyholder.email, english.policy.policyholder.email}
+    session.commit()
+    with smtp_server() as inbox:
+        env_runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "notify", "due"],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=server_environment(database_url_for_tests, MAIL_SERVER="127.0.0.1",
+                                       MAIL_PORT=str(inbox.port)),
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+        for run in env_runs:
+            _, err = run.communicate(timeout=120)
+            assert run.returncode == 0, err.decode()
+        again = _run_notify(database_url_for_tests, inbox.port)
+    assert b"Sent 0 email(s)" in again.stdout
+    subjects = sorted((m["To"], m["Subject"]) for m in inbox.messages)
+    assert len(subjects) == 2, subjects
+    assert {to for to, _ in subjects} == addresses
+    by_address = {m["To"]: m for m in inbox.messages}
+    assert by_address[indonesian.policy.policyholder.email]["Subject"].startswith(
+        "Premi jatuh tempo"
+    )
+    assert by_address[english.policy.policyholder.email]["Subject"].startswith("Premium due")
+    assert "Alfamart" in by_address[english.policy.policyholder.email].get_content()
+
+
+def test_a_failed_send_is_retried_by_the_next_run(
+    session: Session, database_url_for_tests: str
+) -> None:
+    make_bill(session, due_date=TODAY + timedelta(days=1))
+    session.commit()
+    failed = _run_notify(database_url_for_tests, port=9)  # nothing listens there
+    assert failed.returncode == 1
+    assert b"not sent" in failed.stderr
+    with smtp_server() as inbox:
+        assert _run_notify(database_url_for_tests, inbox.port).returncode == 0
+    assert [m["Subject"].startswith("Premi jatuh tempo") for m in inbox.messages] == [True]
