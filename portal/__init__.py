@@ -146,6 +146,9 @@ def register_blueprints(app: Flask) -> None:
 
     doku_routes.init_app(app)
     csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
+    # Only logins are rate-limited; machine endpoints skip the limiter's per-request work.
+    limiter.exempt(doku_bp)
+    limiter.exempt(ops_bp)
     app.register_blueprint(doku_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(policyholder_bp)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 
 from portal.extensions import db
@@ -22,9 +22,18 @@ def in_staff_area() -> bool:
     return request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/")
 
 
+# Machine endpoints: no browser, no cookie, no session to open or save on every request.
+SESSIONLESS_PREFIXES = ("/doku/", "/healthz", "/readyz", "/metrics")
+
+
 class AreaSessionInterface(SecureCookieSessionInterface):
     """Staff pages (/admin) and policyholder pages use different session cookies, so one
     browser can hold both and neither session ever opens the other's pages."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(SESSIONLESS_PREFIXES):
+            return None  # Flask uses a read-only null session
+        return super().open_session(app, request)
 
     def get_cookie_name(self, app: Flask) -> str:
         if in_staff_area():
