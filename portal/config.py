@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_FIX_X_PROTO": 0,
     # Login rate limits; the storage is shared by every worker and machine in production.
     "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_KEY_PREFIX": "portal",
     "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes",
     # Languages: Bahasa Indonesia first.
@@ -163,6 +164,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", _int),
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", _int),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _str),
+    "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", _str),
+    "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", _str),
+    "LOGIN_LIMIT_PER_ACCOUNT": ("LOGIN_LIMIT_PER_ACCOUNT", _str),
     "REMINDER_DAYS_BEFORE_DUE": ("REMINDER_DAYS_BEFORE_DUE", _int),
     "REMINDER_DAYS_BEFORE_EXPIRY": ("REMINDER_DAYS_BEFORE_EXPIRY", _int),
     "MAIL_SERVER": ("MAIL_SERVER", _str),
