@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # GET /metrics: a bearer token, and/or the networks that may scrape without one.
     "METRICS_TOKEN": None,
     "METRICS_ALLOW_NETWORKS": ("127.0.0.1/32", "::1/128"),
+    # Where people reach the site, e.g. https://premi.example.co.id: links in emails are built
+    # from it, never from the request's Host header (which the client chooses).
+    "PUBLIC_BASE_URL": None,
     # Web pages. HTTPS: secure cookies, HSTS and redirects to https (set it in production).
     "FORCE_HTTPS": False,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -92,7 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_SENDER": "Portal Premi <no-reply@localhost>",
 }
 
-REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY")
+REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL")
 
 
 class ConfigError(RuntimeError):
@@ -156,6 +159,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ACTIVE_POLICY_STATUSES": ("ACTIVE_POLICY_STATUSES", _list),
     "DEFAULT_INFO": ("DEFAULT_INFO", _str),
     "DEFAULT_FOOTER_MESSAGE": ("DEFAULT_FOOTER_MESSAGE", _str),
+    "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _str),
     "FORCE_HTTPS": ("FORCE_HTTPS", _bool),
     "LOG_FORMAT": ("LOG_FORMAT", _str),
     "LOG_LEVEL": ("LOG_LEVEL", _str),
@@ -226,6 +230,9 @@ def check(config: Config) -> None:
             "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
             "after the prefix and before the check digit"
         )
+    base = config["PUBLIC_BASE_URL"]
+    if base and not str(base).startswith(("https://", "http://")):
+        problems.append("PUBLIC_BASE_URL must start with https:// (or http:// in development)")
     if not str(config["DOKU_API_BASE_URL"]).startswith(("https://", "http://")):
         problems.append("DOKU_API_BASE_URL must be an https:// URL")
     if config["DOKU_RECONCILE_DELAY_SECONDS"] < 60:

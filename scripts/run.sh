@@ -28,6 +28,8 @@ Path("instance/config.py").write_text(
 PY
   echo "Wrote development secrets to instance/config.py"
 fi
+grep -q '^PUBLIC_BASE_URL' instance/config.py \
+  || echo "PUBLIC_BASE_URL = \"http://127.0.0.1:${PORT:-5000}\"" >> instance/config.py
 
 export FLASK_APP=wsgi
 .venv/bin/flask db upgrade

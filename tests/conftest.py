@@ -29,6 +29,7 @@ BASE_CONFIG: dict[str, Any] = {
     "SECRET_KEY": "test-secret-key",
     "DOKU_CLIENT_ID": CLIENT_ID,
     "DOKU_SECRET_KEY": SECRET_KEY,
+    "PUBLIC_BASE_URL": "http://localhost",
 }
 
 
@@ -98,6 +99,12 @@ def _migrated_app(make_app: Any) -> Flask:
 
 @pytest.fixture
 def app(_migrated_app: Flask) -> Iterator[Flask]:
+    """The session's app, emptied after each test.
+
+    pytest-flask keeps a request context of this app pushed during every test that uses it,
+    so requests from its own test client share one ``g``, one database session and one
+    logged-in user. Tests of logins and pages use an app from ``make_app()`` instead.
+    """
     yield _migrated_app
     with _migrated_app.app_context():
         db.session.remove()

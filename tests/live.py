@@ -44,6 +44,7 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         DOKU_CLIENT_ID=CLIENT_ID,
         DOKU_SECRET_KEY=SECRET_KEY,
+        PUBLIC_BASE_URL="http://127.0.0.1",
         GUNICORN_ACCESSLOG="",
         PYTHONUNBUFFERED="1",
     )

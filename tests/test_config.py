@@ -14,11 +14,11 @@ from tests.live import ROOT, server_environment
 
 
 def test_missing_secrets_stop_start_up_naming_each_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY"):
+    for name in ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError) as caught:
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    for name in ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY"):
+    for name in ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL"):
         assert name in str(caught.value)
 
 
@@ -26,6 +26,7 @@ def test_environment_configures_the_app(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SECRET_KEY", "s")
     monkeypatch.setenv("DOKU_CLIENT_ID", "MCH-1")
     monkeypatch.setenv("DOKU_SECRET_KEY", "SK-1")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://premi.example.co.id")
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/portal")
     monkeypatch.setenv("DOKU_INQUIRY_TARGET", "/alfa/doku/inquiry")
     monkeypatch.setenv("ALFA_MAX_AMOUNT", "9000000")

@@ -1,1 +1,434 @@
-"""Policyholder pages."""
+"""Policyholder pages: log in, the dashboard, a bill to pay at the store, payments, receipts."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import wraps
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import (
+    force_locale,
+    format_date,
+    format_time,
+    format_timedelta,
+    get_locale,
+    ngettext,
+)
+from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from portal.extensions import db, limiter
+from portal.models import Policyholder, utcnow
+from portal.policyholder import bp
+from portal.policyholder.forms import (
+    ForgotPasswordForm,
+    LanguageForm,
+    LoginForm,
+    LogoutForm,
+    SetPasswordForm,
+)
+from portal.services import portal_views
+from portal.services.account_links import send_account_link
+from portal.services.accounts import (
+    PASSWORD_MIN,
+    LinkInvalid,
+    PasswordRejected,
+    account_from_link,
+    authenticate_policyholder,
+    set_password,
+)
+from portal.services.barcodes import code128_svg, qr_svg
+from portal.services.inquiries import InquiryRules
+from portal.services.money import format_rupiah
+from portal.web import LANGUAGE_COOKIE, link_settings, mail_settings
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+# --- who is logged in ---------------------------------------------------------------------
+
+
+def current_holder() -> Policyholder | None:
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user if isinstance(user, Policyholder) else None
+
+
+def _holder() -> Policyholder:
+    holder = current_holder()
+    assert holder is not None  # guaranteed by policyholder_required
+    return holder
+
+
+def _here() -> str:
+    """This page's path and query, to come back to after logging in or switching language."""
+    query = request.query_string.decode("utf-8", "replace")
+    return request.script_root + request.path + (f"?{query}" if query else "")
+
+
+def policyholder_required(view: View) -> View:
+    """Anonymous visitors go to the login page, which brings them back afterwards.
+
+    Our own check instead of ``login_required``: Flask-Login would flash its own English
+    message, shared with the staff area.
+    """
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_holder() is None:
+            return redirect(url_for(".login", next=_here()))
+        return view(*args, **kwargs)
+
+    return cast(View, wrapped)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None  # browsers read "/\evil.example" as another host
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+# --- formatting for the templates ---------------------------------------------------------
+
+
+def _language() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def long_date(value: date | datetime) -> str:
+    """``21 Mei 2026`` / ``21 May 2026``; a datetime is first moved to WIB."""
+    return str(format_date(value, "d MMMM y"))
+
+
+def wib(value: datetime) -> str:
+    """``21 Mei 2026, 16.59 WIB`` / ``21 May 2026, 16:59 WIB``."""
+    clock = "HH.mm" if _language() == "id" else "HH:mm"
+    return f"{format_date(value, 'd MMMM y')}, {format_time(value, clock)} WIB"
+
+
+def time_left(expires_at: datetime, now: datetime) -> str:
+    seconds = int((expires_at - now).total_seconds())
+    if seconds <= 0:
+        return _("expired")
+    days, rest = divmod(seconds, 86400)
+    if days >= 2:
+        return ngettext("%(num)d day left", "%(num)d days left", days)
+    hours = days * 24 + rest // 3600
+    if hours >= 1:
+        return ngettext("%(num)d hour left", "%(num)d hours left", hours)
+    return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, rest // 60))
+
+
+def grouped(code: str) -> list[str]:
+    """``8896469706801443`` -> ``["8896", "4697", "0680", "1443"]``, to read out at the till."""
+    return [code[i : i + 4] for i in range(0, len(code), 4)]
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "rupiah": format_rupiah,
+        "long_date": long_date,
+        "wib": wib,
+        "grouped": grouped,
+        "page_language": _language(),
+        "languages": current_app.config["LANGUAGES"],
+        "here": _here(),
+        "holder": current_holder(),
+    }
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Bills, codes and receipts are personal: no copy in a shared browser's cache.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(exc: HTTPException) -> Any:
+    if exc.code is None or exc.code < 400:
+        return exc
+    db.session.rollback()
+    title, message = _("Something went wrong"), _("Please try again in a moment.")
+    if isinstance(exc, CSRFError):
+        title = _("This form has expired")
+        message = _("Go back, reload the page and try again.")
+    elif isinstance(exc, RateLimitExceeded):
+        title = _("Too many attempts")
+        wait = format_timedelta(timedelta(seconds=exc.limit.limit.get_expiry()), threshold=1)
+        message = _("For your security, please wait %(wait)s before trying again.", wait=wait)
+    elif exc.code == 404:
+        title = _("Page not found")
+        message = _("This page does not exist, or it is not yours.")
+    elif exc.code == 400:
+        title = _("Bad request")
+        message = _("The request could not be understood. Go back and try again.")
+    return render_template("policyholder/error.html", title=title, message=message), exc.code
+
+
+# --- logging in and out -------------------------------------------------------------------
+
+
+def _address_limit() -> str:
+    return str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"])
+
+
+def _account_limit() -> str:
+    return str(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("email") or "").strip().lower()[:128]
+
+
+def _attempt_failed(_response: Response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _remember_language(response: BaseResponse, language: str) -> BaseResponse:
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        secure=bool(current_app.config["FORCE_HTTPS"]),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_attempt_failed, scope="login-address")
+@limiter.limit(
+    _account_limit,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_attempt_failed,
+    scope="login-account",
+)
+def login() -> Any:
+    """Only failed attempts count towards the limits: a family sharing one mobile carrier
+    address must not be locked out by each other's successful logins."""
+    if current_holder() is not None:
+        return redirect(url_for(".dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        holder = authenticate_policyholder(
+            db.session, form.email.data or "", form.password.data or "", now=utcnow()
+        )
+        if holder is not None:
+            chosen = request.cookies.get(LANGUAGE_COOKIE)
+            if holder.language is None and chosen in current_app.config["LANGUAGES"]:
+                holder.language = chosen
+            db.session.commit()
+            login_user(holder, remember=bool(form.remember.data))
+            response = redirect(safe_next(request.args.get("next")) or url_for(".dashboard"))
+            return _remember_language(response, holder.language or _language())
+        flash(_("The email or password is not right."), "error")
+    if request.method == "POST":
+        g.login_failed = True
+    return render_template("policyholder/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    LogoutForm()  # the CSRF token was checked by CSRFProtect before we got here
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for(".login"))
+
+
+# --- one-time links: activate the account, reset the password -----------------------------
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"], scope="forgot-address")
+@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], scope="forgot-account")
+def forgot() -> Any:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        holder = portal_views.policyholder_by_email(db.session, form.email.data or "")
+        if holder is not None:
+            try:
+                send_account_link(
+                    holder,
+                    "reset",
+                    base_url=_public_base_url(),
+                    link_settings=link_settings("reset"),
+                    mail_settings=mail_settings(),
+                )
+            except (OSError, smtplib.SMTPException):
+                # Same answer as for an unknown address; staff see the failure in the log.
+                log.exception("could not email a reset link to policyholder %s", holder.id)
+        db.session.rollback()
+        return render_template("policyholder/forgot_sent.html")
+    return render_template("policyholder/forgot.html", form=form)
+
+
+def _public_base_url() -> str:
+    """Where the emailed link points. ``PUBLIC_BASE_URL``, when configured, wins over the
+    request's Host header, which a client chooses."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    return str(configured) if configured else url_for(".dashboard", _external=True)
+
+
+def _set_password_page(token: str, purpose: Literal["activate", "reset"]) -> Any:
+    try:
+        holder = account_from_link(db.session, token, purpose, link_settings(purpose))
+    except LinkInvalid as exc:
+        db.session.rollback()
+        status = 410 if exc.reason == "expired" else 400
+        return render_template(
+            "policyholder/link_invalid.html", purpose=purpose, reason=exc.reason
+        ), status
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            set_password(holder, form.password.data or "", now=utcnow())
+        except PasswordRejected:  # the form checks the same rules first
+            form.password.errors = [*form.password.errors, _("Choose another password.")]
+        else:
+            holder.last_login_at = utcnow()
+            db.session.commit()
+            logout_user()
+            login_user(holder)
+            if purpose == "activate":
+                flash(_("Your account is active. Welcome!"), "info")
+            else:
+                flash(_("Your new password is set."), "info")
+            return redirect(url_for(".dashboard"))
+    # The visitor is not logged in yet: unless the browser chose a language, speak the one
+    # the link's email was written in.
+    language = request.cookies.get(LANGUAGE_COOKIE)
+    if language not in current_app.config["LANGUAGES"]:
+        language = holder.language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        return render_template(
+            "policyholder/set_password.html",
+            form=form,
+            purpose=purpose,
+            account=holder,
+            password_min=PASSWORD_MIN,
+        )
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token: str) -> Any:
+    return _set_password_page(token, "activate")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str) -> Any:
+    return _set_password_page(token, "reset")
+
+
+# --- language -----------------------------------------------------------------------------
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Any:
+    form = LanguageForm()
+    chosen = form.language.data
+    if chosen not in current_app.config["LANGUAGES"]:
+        abort(400)
+    holder = current_holder()
+    if holder is not None:
+        holder.language = chosen
+        db.session.commit()
+    response = redirect(safe_next(form.next.data) or url_for(".dashboard"))
+    return _remember_language(response, chosen)
+
+
+# --- what is owed, and what was paid ------------------------------------------------------
+
+
+def _rules() -> InquiryRules:
+    config = current_app.config
+    return InquiryRules(
+        min_amount=config["ALFA_MIN_AMOUNT"],
+        max_amount=config["ALFA_MAX_AMOUNT"],
+        active_policy_statuses=frozenset(config["ACTIVE_POLICY_STATUSES"]),
+        default_info=config["DEFAULT_INFO"],
+        default_footer_message=config["DEFAULT_FOOTER_MESSAGE"],
+    )
+
+
+@bp.route("/")
+@policyholder_required
+def dashboard() -> Any:
+    now = utcnow()
+    policies = portal_views.policies_of(db.session, _holder().id, now=now)
+    return render_template(
+        "policyholder/dashboard.html", policies=policies, now=now, time_left=time_left
+    )
+
+
+@bp.route("/bills/<int:bill_id>")
+@policyholder_required
+def bill(bill_id: int) -> Any:
+    now = utcnow()
+    detail = portal_views.bill_of(db.session, _holder().id, bill_id, now=now, rules=_rules())
+    if detail is None:
+        abort(404)
+    code = detail.summary.payment_code
+    barcode = qr = None
+    if detail.can_pay and code is not None:
+        # Our own markup: digits and an escaped title only.
+        barcode = Markup(code128_svg(code, title=_("Barcode of payment code %(code)s", code=code)))  # noqa: S704
+        qr = Markup(qr_svg(code, title=_("QR code of payment code %(code)s", code=code)))  # noqa: S704
+    return render_template(
+        "policyholder/bill.html",
+        bill=detail,
+        now=now,
+        time_left=time_left,
+        barcode=barcode,
+        qr=qr,
+    )
+
+
+@bp.route("/payments")
+@policyholder_required
+def payments() -> Any:
+    records = portal_views.payments_of(db.session, _holder().id)
+    return render_template("policyholder/payments.html", payments=records)
+
+
+@bp.route("/payments/<int:payment_id>")
+@policyholder_required
+def receipt(payment_id: int) -> Any:
+    record = portal_views.payment_of(db.session, _holder().id, payment_id)
+    if record is None:
+        abort(404)
+    return render_template("policyholder/receipt.html", payment=record)

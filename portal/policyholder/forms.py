@@ -1,0 +1,87 @@
+"""The portal's forms. Every one carries a CSRF token (Flask-WTF)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from portal.models.billing import EMAIL_MAX
+from portal.services.accounts import PASSWORD_MAX, PASSWORD_MIN
+
+# Deliberately loose: the address only has to be one we could have on file.
+_EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+$"
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+def _email_field() -> Any:
+    return EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("This email address is too long.")),
+            Regexp(_EMAIL_SHAPE, message=_l("Enter an email address like name@example.com.")),
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = _email_field()
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(_l("Enter your password.")),
+            Length(max=PASSWORD_MAX),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field()
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password."))],
+        render_kw={"autocomplete": "new-password", "minlength": PASSWORD_MIN},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(_l("Repeat the password.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def validate_password(self, field: Any) -> None:
+        # The same rules as services.accounts.check_new_password, said in the user's language.
+        password = field.data or ""
+        if len(password) < PASSWORD_MIN:
+            raise ValidationError(_l("Use at least %(count)d characters.", count=PASSWORD_MIN))
+        if len(password) > PASSWORD_MAX:
+            raise ValidationError(_l("Use at most %(count)d characters.", count=PASSWORD_MAX))
+        if password.isdigit():
+            raise ValidationError(_l("Use more than digits alone."))
+
+
+class LanguageForm(FlaskForm):
+    """The language switch: which language, and the page to return to."""
+
+    language = HiddenField()
+    next = HiddenField()
+
+
+class LogoutForm(FlaskForm):
+    """Logging out is a POST with a CSRF token, so no other site can log anyone out."""

@@ -1,0 +1,67 @@
+// The portal works without this file; it only adds a copy button, a print button and a
+// live countdown. Loaded from the app (CSP script-src 'self'), never inline.
+(function () {
+  "use strict";
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+      area.select();
+      try {
+        document.execCommand("copy") ? resolve() : reject(new Error("copy refused"));
+      } catch (err) {
+        reject(err);
+      } finally {
+        document.body.removeChild(area);
+      }
+    });
+  }
+
+  function setUpCopy(button) {
+    var status = button.parentNode.querySelector(".copy-status");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      copyText(button.getAttribute("data-copy")).then(function () {
+        if (status) {
+          status.textContent = button.getAttribute("data-copied");
+          window.setTimeout(function () { status.textContent = ""; }, 4000);
+        }
+      }, function () {
+        // Copying is not allowed here: the code stays on screen to copy by hand.
+      });
+    });
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function setUpCountdown(element) {
+    var expires = Date.parse(element.getAttribute("data-expires"));
+    if (isNaN(expires)) { return; }
+    function tick() {
+      var seconds = Math.floor((expires - Date.now()) / 1000);
+      // Only in the last two days, when minutes start to matter.
+      if (seconds <= 0 || seconds > 2 * 86400) { element.hidden = true; return; }
+      var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+      element.textContent = "(" + h + ":" + pad(m) + ":" + pad(s) + ")";
+      element.hidden = false;
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), setUpCopy);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".countdown[data-expires]"), setUpCountdown);
+  });
+})();

@@ -1,0 +1,87 @@
+"""Login and reset-link requests are rate-limited per account and per address (429 page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from portal.extensions import limiter
+from tests.policyholder.conftest import csrf_token, log_in, make_holder, page_text
+
+
+def test_failed_logins_on_one_account_are_stopped_with_a_429_page(
+    client: FlaskClient, other_client: FlaskClient, session: Session
+) -> None:
+    holder = make_holder(session)  # LOGIN_LIMIT_PER_ACCOUNT: 5 per 10 minutes
+    for _ in range(5):
+        assert log_in(client, holder.email, "wrong-password").status_code == 200
+    response = log_in(client, holder.email, holder.password)  # even the right one now waits
+    assert response.status_code == 429
+    html = page_text(response)
+    assert "Terlalu banyak percobaan" in html
+    assert "tunggu 10 menit" in html
+    assert "Traceback" not in html
+    assert client.get("/").status_code == 302
+    # Another address trying the same account is stopped too: the limit is the account's.
+    blocked = other_client.post(
+        "/login",
+        data={"csrf_token": csrf_token(other_client), "email": holder.email.upper(),
+              "password": holder.password},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )  # fmt: skip
+    assert blocked.status_code == 429
+
+
+def test_failed_logins_from_one_address_are_stopped_across_accounts(
+    make_app: Any, app: Flask, session: Session
+) -> None:
+    strict = make_app(LOGIN_LIMIT_PER_ADDRESS="3 per 10 minutes")
+    limiter.reset()
+    client = strict.test_client()
+    holder = make_holder(session)
+    for n in range(3):
+        assert log_in(client, f"guess{n}@example.com", "wrong-password").status_code == 200
+    assert log_in(client, holder.email, holder.password).status_code == 429
+    # Another address is not affected.
+    other = strict.test_client()
+    response = other.post(
+        "/login",
+        data={"csrf_token": csrf_token(other), "email": holder.email, "password": holder.password},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    assert response.status_code == 302
+
+
+def test_successful_logins_do_not_count_towards_the_limits(
+    client: FlaskClient, session: Session
+) -> None:
+    holder = make_holder(session)
+    for _ in range(7):
+        assert log_in(client, holder.email).status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def test_the_429_page_speaks_the_chosen_language(client: FlaskClient, session: Session) -> None:
+    holder = make_holder(session)
+    client.set_cookie("lang", "en")
+    for _ in range(5):
+        log_in(client, holder.email, "wrong-password")
+    response = log_in(client, holder.email, "wrong-password")
+    assert response.status_code == 429
+    assert "Too many attempts" in page_text(response)
+    assert "wait 10 minutes" in page_text(response)
+
+
+def test_reset_link_requests_are_limited_per_account(client: FlaskClient, session: Session) -> None:
+    make_holder(session)
+    statuses = [
+        client.post(
+            "/forgot",
+            data={"csrf_token": csrf_token(client, "/forgot"), "email": "budi@example.com"},
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]
