@@ -74,13 +74,15 @@ LANGUAGE_COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """The policyholder's saved language, else the language cookie, else Bahasa Indonesia."""
+    """Policyholder pages: the saved language, else the language cookie, else Bahasa
+    Indonesia. Staff pages are written in English and speak it unless the cookie says not."""
     languages = current_app.config["LANGUAGES"]
-    if not in_staff_area():
-        user = current_user
-        if isinstance(user, Policyholder) and user.language in languages:
-            return str(user.language)
     chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if in_staff_area():
+        return str(chosen) if chosen in languages else "en"
+    user = current_user
+    if isinstance(user, Policyholder) and user.language in languages:
+        return str(user.language)
     if chosen in languages:
         return str(chosen)
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])

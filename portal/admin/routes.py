@@ -1,1 +1,190 @@
-"""Staff pages."""
+"""Staff pages: logging in, the guard on every other page, the dashboard, error pages.
+
+The other pages live in ``billing``, ``imports``, ``receipts`` and ``monitoring``; each view
+parses its form, calls a service, commits once and renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from portal.admin import bp
+from portal.admin.common import now
+from portal.admin.forms import ActionForm, LoginForm
+from portal.extensions import db, limiter, login_manager
+from portal.models import StaffUser
+from portal.services.accounts import authenticate_staff
+from portal.services.dashboard import summary
+from portal.services.money import format_rupiah
+from portal.services.payment_codes import WIB
+
+# Pages anyone may open: the login page itself.
+PUBLIC_ENDPOINTS = frozenset({"admin.login"})
+# Posting these does not change billing data, so viewers may too.
+VIEWER_POSTS = frozenset({"admin.login", "admin.logout"})
+
+
+@bp.before_request
+def require_staff() -> Any:
+    """Every page but the login needs a staff session; every change needs an admin.
+
+    ``load_account`` only accepts staff ids under /admin, so a policyholder's session is
+    anonymous here and goes to the staff login like anyone else.
+    """
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not (current_user.is_authenticated and isinstance(current_user, StaffUser)):
+        return login_manager.unauthorized()
+    changing = request.method not in ("GET", "HEAD", "OPTIONS")
+    if changing and request.endpoint not in VIEWER_POSTS and not current_user.can_write:
+        return error_page(403)
+    return None
+
+
+def _wib(moment: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return "-"
+    return str(moment.astimezone(WIB).strftime(pattern))
+
+
+def _grouped(code: str | None) -> str:
+    if not code:
+        return "-"
+    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def _page_url(number: int) -> str:
+    """This page's URL with its filters, at page ``number``."""
+    args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
+    args["page"] = number
+    return url_for(str(request.endpoint), **args)
+
+
+@bp.context_processor
+def admin_helpers() -> dict[str, Any]:
+    user = current_user
+    return {
+        "wib": _wib,
+        "rupiah": format_rupiah,
+        "grouped": _grouped,
+        "can_write": bool(isinstance(user, StaffUser) and user.can_write),
+        "logout_form": ActionForm(),
+        "page_url": _page_url,
+    }
+
+
+ERROR_TEXTS = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your account can look but not change anything here."),
+    404: ("Not found", "There is no such page or record."),
+    409: ("Not possible", "This change is not possible."),
+    429: (
+        "Too many attempts",
+        "Too many login attempts from here or for this account. Wait a few minutes, then try "
+        "again.",
+    ),
+}
+
+
+def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
+    title, text = ERROR_TEXTS.get(status, ("Error", "Something went wrong."))
+    body = render_template(
+        "admin/error.html",
+        status=status,
+        title=_(title),
+        message=message or _(text),
+        back=back,
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError) -> Response:
+    return error_page(
+        400, _("The form was too old or not sent from this site (%(reason)s). Reload the page "
+               "and try again.", reason=exc.description)
+    )  # fmt: skip
+
+
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(429)
+def http_error(exc: HTTPException) -> Response:
+    return error_page(exc.code or 500)
+
+
+# Logging in and out.
+
+
+def _login_account_key() -> str:
+    email = request.form.get("email", "").strip().lower()
+    return f"staff:{email}" if email else get_remote_address()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the back office, never another site (``//evil``, ``https://...``)."""
+    fallback = url_for("admin.dashboard")
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    admin_root = request.script_root + "/admin"
+    if parts.scheme or parts.netloc or target.startswith(("//", "\\")) or "\\" in target:
+        return fallback
+    if not (parts.path == admin_root or parts.path.startswith(admin_root + "/")):
+        return fallback
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    scope="admin-login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    scope="admin-login-account",
+)
+def login() -> Any:
+    if isinstance(current_user, StaffUser) and current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        staff = authenticate_staff(db.session, form.email.data or "", form.password.data or "",
+                                   now=now())  # fmt: skip
+        if staff is not None:
+            db.session.commit()
+            target = _safe_next(request.args.get("next"))
+            session.clear()  # nothing from before the login carries over
+            login_user(staff)
+            return redirect(target)
+        db.session.rollback()
+        flash(_("Wrong email or password."), "error")
+    return render_template("admin/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("admin.login"))
+
+
+@bp.route("/")
+def dashboard() -> str:
+    return render_template("admin/dashboard.html", board=summary(db.session, now=now()))
+
+
+from portal.admin import billing, cli, imports, monitoring, receipts  # noqa: E402,F401

@@ -4,6 +4,7 @@ from portal.models.accounts import AuditEntry, ReceiptDefaults, ReminderSent, St
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.billing import Bill, BillState, PaymentCode, Policy, Policyholder
 from portal.models.doku import Inquiry, ReceivedNotification
+from portal.models.imports import StagedImport
 from portal.models.payments import ExceptionKind, Payment, PaymentException, PaymentSource
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ReminderSent",
     "StaffRole",
     "StaffUser",
+    "StagedImport",
     "UTCDateTime",
     "utcnow",
 ]

@@ -112,6 +112,6 @@ def issue_code(
             if code is not None:
                 raise PaymentCodeError(f"Payment code {code} is already issued.") from exc
             continue
-        payment_code.bill = bill
+        bill.payment_codes.append(payment_code)  # so bill.current_code sees it at once
         return payment_code
     raise PaymentCodeError("Could not draw an unused payment code; is the code space exhausted?")

@@ -1,0 +1,409 @@
+"""Policyholders, policies and bills: search, view, create, edit; cancel a bill, extend or
+replace its payment code; send a policyholder's activation link."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.admin import bp
+from portal.admin.common import (
+    end_of_day_wib,
+    now,
+    page_arg,
+    show_field_errors,
+    staff,
+    write_required,
+)
+from portal.admin.forms import (
+    ActionForm,
+    BillEditForm,
+    BillForm,
+    CancelForm,
+    ExpiryForm,
+    PolicyEditForm,
+    PolicyForm,
+    PolicyholderForm,
+    ReissueForm,
+)
+from portal.admin.receipts import effective_defaults, footer_preview
+from portal.admin.routes import error_page
+from portal.extensions import db
+from portal.models import AuditEntry, Bill, BillState, Inquiry, Payment, Policy, Policyholder
+from portal.services import audit, billing_admin
+from portal.services.account_links import send_account_link
+from portal.services.billing_admin import BillingError, BillLocked
+from portal.services.validation import InvalidFields
+from portal.web import code_settings, link_settings, mail_settings
+
+
+def _history(entity: str, entity_id: int) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity == entity, AuditEntry.entity_id == str(entity_id))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(20)
+        )
+    )
+
+
+# Bills.
+
+
+@bp.route("/bills")
+def bills() -> str:
+    query = request.args.get("q", "")
+    state = request.args.get("state", "")
+    if state not in {s.value for s in BillState}:
+        state = ""
+    found = billing_admin.search_bills(db.session, query, state=state, page=page_arg())
+    return render_template(
+        "admin/bills.html", page=found, query=query, state=state, states=list(BillState)
+    )
+
+
+@bp.route("/bills/<int:bill_id>")
+def bill(bill_id: int) -> str:
+    item = db.get_or_404(Bill, bill_id)
+    payment = db.session.scalar(select(Payment).where(Payment.bill_id == item.id))
+    inquiries = db.session.scalars(
+        select(Inquiry)
+        .where(Inquiry.bill_id == item.id)
+        .order_by(Inquiry.received_at.desc())
+        .limit(10)
+    ).all()
+    return render_template(
+        "admin/bill.html",
+        bill=item,
+        payment=payment,
+        inquiries=inquiries,
+        history=_history("bill", item.id),
+        cancel_form=CancelForm(),
+        expiry_form=ExpiryForm(),
+        reissue_form=ReissueForm(),
+        preview=footer_preview(item.footer_message or ""),
+    )
+
+
+def _refused(item: Bill, exc: BillingError) -> Response:
+    db.session.rollback()
+    return error_page(409, str(exc), back=url_for("admin.bill", bill_id=item.id))
+
+
+@bp.route("/bills/<int:bill_id>/edit", methods=["GET", "POST"])
+@write_required
+def edit_bill(bill_id: int) -> Any:
+    item = db.get_or_404(Bill, bill_id)
+    if item.state != BillState.UNPAID:
+        return error_page(
+            409,
+            _("Bill %(invoice)s is %(state)s; it cannot be edited.",
+              invoice=item.invoice_number, state=item.state),
+            back=url_for("admin.bill", bill_id=item.id),
+        )  # fmt: skip
+    form = BillEditForm(obj=item if request.method == "GET" else None)
+    if request.method == "GET":
+        form.amount.data = str(item.amount)
+        form.info.data = item.info or ""
+        form.footer_message.data = item.footer_message or ""
+    default_footer = effective_defaults().footer_message
+    previewing = request.form.get("action") == "preview"
+    if not previewing and form.validate_on_submit():
+        assert form.due_date.data is not None
+        try:
+            billing_admin.update_bill(
+                db.session, item, actor=staff(), amount=int(form.amount.data or 0),
+                due_date=form.due_date.data, info=form.info.data or "",
+                footer_message=form.footer_message.data or "", now=now(),
+            )  # fmt: skip
+        except BillLocked as exc:
+            return _refused(item, exc)
+        except InvalidFields as exc:
+            db.session.rollback()
+            show_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Bill %(invoice)s saved.", invoice=item.invoice_number), "success")
+            return redirect(url_for("admin.bill", bill_id=item.id))
+    return render_template(
+        "admin/bill_form.html",
+        form=form,
+        bill=item,
+        policy=item.policy,
+        preview=footer_preview(form.footer_message.data or default_footer),
+        default_footer=default_footer,
+    )
+
+
+@bp.route("/policies/<int:policy_id>/bills/new", methods=["GET", "POST"])
+@write_required
+def new_bill(policy_id: int) -> Any:
+    policy = db.get_or_404(Policy, policy_id)
+    form = BillForm()
+    default_footer = effective_defaults().footer_message
+    previewing = request.form.get("action") == "preview"
+    if not previewing and form.validate_on_submit():
+        assert form.due_date.data is not None
+        expires = form.expires_on.data
+        try:
+            item = billing_admin.create_bill(
+                db.session, policy, actor=staff(), invoice_number=form.invoice_number.data or "",
+                amount=int(form.amount.data or 0), due_date=form.due_date.data,
+                info=form.info.data or "", footer_message=form.footer_message.data or "",
+                expires_at=end_of_day_wib(expires) if expires else None,
+                settings=code_settings(), now=now(),
+            )  # fmt: skip
+        except InvalidFields as exc:
+            db.session.rollback()
+            show_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Bill %(invoice)s created.", invoice=item.invoice_number), "success")
+            return redirect(url_for("admin.bill", bill_id=item.id))
+    return render_template(
+        "admin/bill_form.html",
+        form=form,
+        bill=None,
+        policy=policy,
+        preview=footer_preview(form.footer_message.data or default_footer),
+        default_footer=default_footer,
+    )
+
+
+@bp.route("/bills/<int:bill_id>/cancel", methods=["POST"])
+@write_required
+def cancel_bill(bill_id: int) -> Any:
+    item = db.get_or_404(Bill, bill_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return error_page(400, " ".join(e for es in form.errors.values() for e in es))
+    try:
+        billing_admin.cancel_bill(db.session, item, actor=staff(), note=form.note.data or "",
+                                  now=now())  # fmt: skip
+    except BillingError as exc:
+        return _refused(item, exc)
+    db.session.commit()
+    flash(_("Bill %(invoice)s is cancelled; the till now declines its code.",
+            invoice=item.invoice_number), "success")  # fmt: skip
+    return redirect(url_for("admin.bill", bill_id=item.id))
+
+
+@bp.route("/bills/<int:bill_id>/extend", methods=["POST"])
+@write_required
+def extend_code(bill_id: int) -> Any:
+    item = db.get_or_404(Bill, bill_id)
+    form = ExpiryForm()
+    if not form.validate_on_submit() or form.expires_on.data is None:
+        return error_page(400, _("Give the date the code stays valid until."),
+                          back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
+    try:
+        code = billing_admin.extend_code(db.session, item, actor=staff(),
+                                         expires_at=end_of_day_wib(form.expires_on.data),
+                                         now=now())  # fmt: skip
+    except InvalidFields as exc:
+        return _refused(item, BillingError(" ".join(p for ps in exc.errors.values() for p in ps)))
+    except BillingError as exc:
+        return _refused(item, exc)
+    db.session.commit()
+    flash(_("Payment code %(code)s is valid until %(until)s WIB.", code=code.code,
+            until=form.expires_on.data.isoformat() + " 23:59"), "success")  # fmt: skip
+    return redirect(url_for("admin.bill", bill_id=item.id))
+
+
+@bp.route("/bills/<int:bill_id>/reissue", methods=["POST"])
+@write_required
+def reissue_code(bill_id: int) -> Any:
+    item = db.get_or_404(Bill, bill_id)
+    form = ReissueForm()
+    if not form.validate_on_submit():
+        return error_page(400, " ".join(e for es in form.errors.values() for e in es),
+                          back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
+    expires = form.expires_on.data
+    try:
+        code = billing_admin.reissue_code(
+            db.session, item, actor=staff(),
+            expires_at=end_of_day_wib(expires) if expires else None,
+            settings=code_settings(), now=now(),
+        )  # fmt: skip
+    except InvalidFields as exc:
+        return _refused(item, BillingError(" ".join(p for ps in exc.errors.values() for p in ps)))
+    except BillingError as exc:
+        return _refused(item, exc)
+    db.session.commit()
+    flash(_("New payment code %(code)s issued; the old one no longer works.", code=code.code),
+          "success")  # fmt: skip
+    return redirect(url_for("admin.bill", bill_id=item.id))
+
+
+# Policyholders.
+
+
+@bp.route("/policyholders")
+def policyholders() -> str:
+    query = request.args.get("q", "")
+    found = billing_admin.search_policyholders(db.session, query, page=page_arg())
+    return render_template("admin/policyholders.html", page=found, query=query)
+
+
+@bp.route("/policyholders/<int:holder_id>")
+def policyholder(holder_id: int) -> str:
+    holder = db.get_or_404(Policyholder, holder_id)
+    return render_template(
+        "admin/policyholder.html",
+        holder=holder,
+        history=_history("policyholder", holder.id),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/policyholders/new", methods=["GET", "POST"])
+@write_required
+def new_policyholder() -> Any:
+    form = PolicyholderForm()
+    if form.validate_on_submit():
+        try:
+            holder = billing_admin.create_policyholder(
+                db.session, actor=staff(), name=form.customer_name.data or "",
+                email=form.customer_email.data or "", now=now(),
+            )  # fmt: skip
+        except InvalidFields as exc:
+            db.session.rollback()
+            show_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Policyholder %(name)s created.", name=holder.name), "success")
+            return redirect(url_for("admin.policyholder", holder_id=holder.id))
+    return render_template("admin/policyholder_form.html", form=form, holder=None)
+
+
+@bp.route("/policyholders/<int:holder_id>/edit", methods=["GET", "POST"])
+@write_required
+def edit_policyholder(holder_id: int) -> Any:
+    holder = db.get_or_404(Policyholder, holder_id)
+    form = PolicyholderForm()
+    if request.method == "GET":
+        form.customer_name.data, form.customer_email.data = holder.name, holder.email
+    if form.validate_on_submit():
+        try:
+            billing_admin.update_policyholder(
+                db.session, holder, actor=staff(), name=form.customer_name.data or "",
+                email=form.customer_email.data or "", now=now(),
+            )  # fmt: skip
+        except InvalidFields as exc:
+            db.session.rollback()
+            show_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Policyholder %(name)s saved.", name=holder.name), "success")
+            return redirect(url_for("admin.policyholder", holder_id=holder.id))
+    return render_template("admin/policyholder_form.html", form=form, holder=holder)
+
+
+@bp.route("/policyholders/<int:holder_id>/activation", methods=["POST"])
+@write_required
+def send_activation(holder_id: int) -> Any:
+    holder = db.get_or_404(Policyholder, holder_id)
+    back = url_for("admin.policyholder", holder_id=holder.id)
+    if not ActionForm().validate_on_submit():
+        return error_page(400, back=back)
+    if holder.activated_at is not None:
+        flash(_("%(email)s has activated the account already; they can reset their password "
+                "from the login page.", email=holder.email), "error")  # fmt: skip
+        return redirect(back)
+    audit.record(
+        db.session, actor=staff(), action="policyholder.send_activation", entity="policyholder",
+        entity_id=holder.id, before=None, after={"email": holder.email}, now=now(),
+    )  # fmt: skip
+    try:
+        send_account_link(
+            holder,
+            "activate",
+            base_url=request.url_root,
+            link_settings=link_settings("activate"),
+            mail_settings=mail_settings(),
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        db.session.rollback()
+        flash(_("The email could not be sent: %(error)s", error=str(exc)), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Activation link sent to %(email)s.", email=holder.email), "success")
+    return redirect(back)
+
+
+# Policies.
+
+
+@bp.route("/policies")
+def policies() -> str:
+    query = request.args.get("q", "")
+    found = billing_admin.search_policies(db.session, query, page=page_arg())
+    return render_template("admin/policies.html", page=found, query=query)
+
+
+@bp.route("/policies/<int:policy_id>")
+def policy(policy_id: int) -> str:
+    item = db.get_or_404(Policy, policy_id)
+    bills_on_policy = db.session.scalars(
+        select(Bill).where(Bill.policy_id == item.id).order_by(Bill.due_date.desc(), Bill.id.desc())
+    ).all()
+    return render_template(
+        "admin/policy.html", policy=item, bills=bills_on_policy, history=_history("policy", item.id)
+    )
+
+
+@bp.route("/policyholders/<int:holder_id>/policies/new", methods=["GET", "POST"])
+@write_required
+def new_policy(holder_id: int) -> Any:
+    holder = db.get_or_404(Policyholder, holder_id)
+    form = PolicyForm()
+    if form.validate_on_submit():
+        try:
+            item = billing_admin.create_policy(
+                db.session, holder, actor=staff(), number=form.policy_number.data or "",
+                type=form.policy_type.data or "", account_name=form.policy_account_name.data or "",
+                status=form.policy_status.data or "", now=now(),
+            )  # fmt: skip
+        except InvalidFields as exc:
+            db.session.rollback()
+            show_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Policy %(number)s created.", number=item.number), "success")
+            return redirect(url_for("admin.policy", policy_id=item.id))
+    return render_template("admin/policy_form.html", form=form, holder=holder, policy=None)
+
+
+@bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
+@write_required
+def edit_policy(policy_id: int) -> Any:
+    item = db.get_or_404(Policy, policy_id)
+    form = PolicyEditForm()
+    form.policy_number.data = item.number
+    if request.method == "GET":
+        form.policy_type.data = item.type
+        form.policy_account_name.data = item.account_name
+        form.policy_status.data = item.status
+    if form.validate_on_submit():
+        try:
+            billing_admin.update_policy(
+                db.session, item, actor=staff(), type=form.policy_type.data or "",
+                account_name=form.policy_account_name.data or "",
+                status=form.policy_status.data or "", now=now(),
+            )  # fmt: skip
+        except InvalidFields as exc:
+            db.session.rollback()
+            show_field_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Policy %(number)s saved.", number=item.number), "success")
+            return redirect(url_for("admin.policy", policy_id=item.id))
+    return render_template(
+        "admin/policy_form.html", form=form, holder=item.policyholder, policy=item
+    )

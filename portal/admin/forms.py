@@ -1,0 +1,116 @@
+"""Staff forms. Field names are the import's column names, so the import's rules
+(``services.validation``) report their problems on the right field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from portal.services.exceptions_admin import NOTE_MAX
+from portal.services.validation import field_problems
+
+
+class ImportRules:
+    """Check a field with the bill import's rule of the same name."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        value = field.data if isinstance(field.data, str) else ""
+        problems = field_problems(**{self.name or field.name: value})
+        if problems:
+            raise ValidationError(" ".join(p for ps in problems.values() for p in ps))
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=128)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class PolicyholderForm(FlaskForm):
+    customer_name = StringField(_l("Name"), validators=[DataRequired(), ImportRules()])
+    customer_email = StringField(_l("Email"), validators=[DataRequired(), ImportRules()])
+
+
+class PolicyForm(FlaskForm):
+    policy_number = StringField(_l("Policy number"), validators=[DataRequired(), ImportRules()])
+    policy_type = StringField(_l("Type"), validators=[DataRequired(), ImportRules()])
+    policy_account_name = StringField(
+        _l("Account name"), validators=[DataRequired(), ImportRules()]
+    )
+    policy_status = StringField(_l("Status"), validators=[DataRequired(), ImportRules()])
+
+
+class PolicyEditForm(PolicyForm):
+    policy_number = StringField(_l("Policy number"), render_kw={"readonly": True})
+
+
+class ReceiptTextFields:
+    info = StringField(
+        _l("Info at the till"),
+        validators=[ImportRules()],
+        description=_l("At most 32 printable ASCII characters; empty: the default."),
+    )
+    footer_message = TextAreaField(
+        _l("Receipt footer"),
+        validators=[ImportRules()],
+        description=_l(
+            "At most 120 printable ASCII characters, printed in lines of 40; empty: the default."
+        ),
+    )
+
+
+class BillEditForm(FlaskForm, ReceiptTextFields):
+    amount = StringField(_l("Amount (whole rupiah)"), validators=[DataRequired(), ImportRules()])
+    due_date = DateField(_l("Due date"), validators=[DataRequired()])
+
+
+class BillForm(BillEditForm):
+    invoice_number = StringField(_l("Invoice number"), validators=[DataRequired(), ImportRules()])
+    expires_on = DateField(
+        _l("Code valid until (end of day, WIB)"),
+        validators=[Optional()],
+        description=_l("Empty: the due date plus the grace days."),
+    )
+
+
+class ReceiptDefaultsForm(FlaskForm, ReceiptTextFields):
+    pass
+
+
+class CancelForm(FlaskForm):
+    note = TextAreaField(_l("Why (kept in the audit log)"), validators=[Length(max=NOTE_MAX)])
+
+
+class ExpiryForm(FlaskForm):
+    expires_on = DateField(_l("Code valid until (end of day, WIB)"), validators=[DataRequired()])
+
+
+class ReissueForm(FlaskForm):
+    expires_on = DateField(
+        _l("New code valid until (end of day, WIB)"),
+        validators=[Optional()],
+        description=_l("Empty: the old code's expiry, or the due date plus the grace days."),
+    )
+
+
+class ResolveForm(FlaskForm):
+    note = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=NOTE_MAX)])
+
+
+class ImportUploadForm(FlaskForm):
+    csv_file = FileField(_l("CSV file"), validators=[FileRequired()])
+
+
+class ImportConfirmForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -1,0 +1,215 @@
+"""Looking at what happened: DOKU traffic, the exceptions queue, reconciliation, audit log."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from portal.admin import bp
+from portal.admin.common import date_arg, now, page_arg, staff
+from portal.admin.forms import ResolveForm
+from portal.admin.routes import error_page
+from portal.extensions import db
+from portal.models import (
+    AuditEntry,
+    ExceptionKind,
+    Inquiry,
+    PaymentException,
+    ReceivedNotification,
+)
+from portal.services import audit, exceptions_admin, traffic
+from portal.services.payment_codes import WIB
+from portal.services.reports import payments_csv, payments_report
+
+
+def _csv_response(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# DOKU traffic.
+
+
+def _traffic_filter() -> traffic.TrafficFilter:
+    return traffic.TrafficFilter(
+        start=date_arg("from"),
+        end=date_arg("to"),
+        payment_code=request.args.get("code", "").strip(),
+        status=request.args.get("status", "").strip(),
+        verdict=request.args.get("verdict", "").strip(),
+    )
+
+
+@bp.route("/traffic/inquiries")
+def inquiries() -> str:
+    filters = _traffic_filter()
+    return render_template(
+        "admin/inquiries.html",
+        page=traffic.inquiries(db.session, filters, page_arg()),
+        filters=filters,
+        verdicts=traffic.inquiry_verdicts(db.session),
+    )
+
+
+@bp.route("/traffic/inquiries/<int:inquiry_id>")
+def inquiry(inquiry_id: int) -> str:
+    item = db.get_or_404(Inquiry, inquiry_id)
+    return render_template(
+        "admin/inquiry.html",
+        item=item,
+        headers=traffic.inquiry_headers(item),
+        request_pretty=traffic.pretty_json(item.request_body),
+        response_pretty=traffic.pretty_json(item.response_body),
+    )
+
+
+@bp.route("/traffic/notifications")
+def notifications() -> str:
+    filters = _traffic_filter()
+    return render_template(
+        "admin/notifications.html",
+        page=traffic.notifications(db.session, filters, page_arg()),
+        filters=filters,
+        verdicts=traffic.notification_verdicts(db.session),
+    )
+
+
+@bp.route("/traffic/notifications/<int:notification_id>")
+def notification(notification_id: int) -> str:
+    item = db.get_or_404(ReceivedNotification, notification_id)
+    return render_template(
+        "admin/notification.html",
+        item=item,
+        headers=traffic.notification_headers(item),
+        request_pretty=traffic.pretty_json(item.body),
+        response_pretty=traffic.pretty_json(item.response_body),
+    )
+
+
+# Exceptions.
+
+
+@bp.route("/exceptions")
+def exceptions() -> str:
+    status = request.args.get("status", "open")
+    if status not in ("open", "resolved", "all"):
+        status = "open"
+    kind = request.args.get("kind", "")
+    if kind not in {k.value for k in ExceptionKind}:
+        kind = ""
+    return render_template(
+        "admin/exceptions.html",
+        page=exceptions_admin.exceptions(db.session, status=status, kind=kind, page=page_arg()),
+        status=status,
+        kind=kind,
+        kinds=list(ExceptionKind),
+    )
+
+
+def _exception_page(item: PaymentException, form: ResolveForm, status: int = 200) -> Any:
+    deliveries = db.session.scalars(
+        db.select(ReceivedNotification)
+        .where(ReceivedNotification.exception_id == item.id)
+        .order_by(ReceivedNotification.received_at)
+    ).all()
+    history = db.session.scalars(
+        db.select(AuditEntry)
+        .where(AuditEntry.entity == "payment_exception", AuditEntry.entity_id == str(item.id))
+        .order_by(AuditEntry.at.desc())
+    ).all()
+    body = render_template(
+        "admin/exception.html", item=item, form=form, deliveries=deliveries, history=history
+    )
+    return body, status
+
+
+@bp.route("/exceptions/<int:exception_id>")
+def exception(exception_id: int) -> Any:
+    return _exception_page(db.get_or_404(PaymentException, exception_id), ResolveForm())
+
+
+@bp.route("/exceptions/<int:exception_id>/resolve", methods=["POST"])
+def resolve_exception(exception_id: int) -> Any:
+    item = db.get_or_404(PaymentException, exception_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        return _exception_page(item, form, 400)
+    try:
+        exceptions_admin.resolve(db.session, item, actor=staff(), note=form.note.data or "",
+                                 now=now())  # fmt: skip
+    except exceptions_admin.ExceptionError as exc:
+        db.session.rollback()
+        return error_page(409, str(exc), back=url_for("admin.exception", exception_id=item.id))
+    db.session.commit()
+    flash(_("Exception #%(id)d resolved.", id=item.id), "success")
+    return redirect(url_for("admin.exceptions"))
+
+
+# Reconciliation.
+
+
+def _report_range() -> tuple[date, date]:
+    today = now().astimezone(WIB).date()
+    start = date_arg("from") or today.replace(day=1)
+    end = date_arg("to") or today
+    return start, end
+
+
+@bp.route("/reconciliation")
+def reconciliation() -> Any:
+    start, end = _report_range()
+    if end < start:
+        flash(_("The last day is before the first; showing the first day only."), "error")
+        end = start
+    if (end - start) > timedelta(days=366):
+        flash(_("At most a year at a time; showing the first year."), "error")
+        end = start + timedelta(days=366)
+    report = payments_report(db.session, start, end)
+    if request.args.get("format") == "csv":
+        return _csv_response(payments_csv(report), f"payments-{start}-to-{end}.csv")
+    return render_template("admin/reconciliation.html", report=report, start=start, end=end)
+
+
+# Audit log.
+
+
+def _audit_filter() -> audit.AuditFilter:
+    return audit.AuditFilter(
+        actor=request.args.get("actor", ""),
+        action=request.args.get("action", ""),
+        entity=request.args.get("entity", ""),
+        entity_id=request.args.get("entity_id", ""),
+        start=date_arg("from"),
+        end=date_arg("to"),
+    )
+
+
+@bp.route("/audit")
+def audit_log() -> Any:
+    filters = _audit_filter()
+    if request.args.get("format") == "csv":
+        rows = audit.all_entries(db.session, filters)
+        return _csv_response(audit.audit_csv(rows), f"audit-{now().astimezone(WIB):%Y%m%d}.csv")
+    return render_template(
+        "admin/audit.html",
+        page=audit.entries(db.session, filters, page_arg()),
+        filters=filters,
+        actions=audit.actions(db.session),
+    )
+
+
+@bp.route("/audit/<int:entry_id>")
+def audit_entry(entry_id: int) -> str:
+    entry = db.get_or_404(AuditEntry, entry_id)
+    return render_template(
+        "admin/audit_entry.html",
+        entry=entry,
+        before=traffic.pretty_json(entry.before),
+        after=traffic.pretty_json(entry.after),
+    )

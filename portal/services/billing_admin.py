@@ -1,0 +1,386 @@
+"""What staff do to policyholders, policies, bills and payment codes.
+
+Each change is checked with the import's rules (``services.validation``), written together with
+its audit row and flushed; the caller commits once. A paid bill is final: it cannot be edited,
+cancelled, extended or given a new code.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.models import Bill, BillState, PaymentCode, Policy, Policyholder, StaffUser
+from portal.services import audit
+from portal.services.paging import Page, paginate
+from portal.services.payment_codes import CodeSettings, default_expiry, issue_code
+from portal.services.validation import InvalidFields, check_fields
+
+
+class BillingError(ValueError):
+    """A change the rules do not allow; the message says why."""
+
+
+class BillLocked(BillingError):
+    """The bill is paid (or cancelled) and cannot be changed."""
+
+
+# Search.
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _digits(text: str) -> str:
+    """A payment code as people paste it: ``8896 8431 3660 4199`` means ``8896843136604199``."""
+    squeezed = text.replace(" ", "").replace("-", "")
+    return squeezed if squeezed.isdigit() else ""
+
+
+def search_bills(
+    session: Session, query: str = "", *, state: str = "", page: int = 1, per_page: int = 25
+) -> Page[Bill]:
+    """Bills whose policyholder name or email, policy number, invoice or any payment code
+    (live or retired) contains ``query``; newest first."""
+    statement: Select[Any] = (
+        select(Bill)
+        .join(Policy, Policy.id == Bill.policy_id)
+        .join(Policyholder, Policyholder.id == Policy.policyholder_id)
+        .options(
+            selectinload(Bill.payment_codes),
+            selectinload(Bill.policy).selectinload(Policy.policyholder),
+        )
+    )
+    query = query.strip()
+    if query:
+        pattern = _like(query)
+        conditions: list[ColumnElement[bool]] = [
+            Policyholder.name.ilike(pattern, escape="\\"),
+            Policyholder.email.ilike(pattern, escape="\\"),
+            Policy.number.ilike(pattern, escape="\\"),
+            Bill.invoice_number.ilike(pattern, escape="\\"),
+        ]
+        digits = _digits(query)
+        if digits:
+            conditions.append(
+                exists().where(PaymentCode.bill_id == Bill.id, PaymentCode.code.like(f"%{digits}%"))
+            )
+        statement = statement.where(or_(*conditions))
+    if state:
+        statement = statement.where(Bill.state == state)
+    statement = statement.order_by(Bill.created_at.desc(), Bill.id.desc())
+    return paginate(session, statement, page, per_page)
+
+
+def search_policyholders(
+    session: Session, query: str = "", *, page: int = 1, per_page: int = 25
+) -> Page[Policyholder]:
+    """Policyholders whose name, email or one of whose policy numbers contains ``query``."""
+    statement: Select[Any] = select(Policyholder).options(selectinload(Policyholder.policies))
+    query = query.strip()
+    if query:
+        pattern = _like(query)
+        statement = statement.where(
+            or_(
+                Policyholder.name.ilike(pattern, escape="\\"),
+                Policyholder.email.ilike(pattern, escape="\\"),
+                exists().where(
+                    Policy.policyholder_id == Policyholder.id,
+                    Policy.number.ilike(pattern, escape="\\"),
+                ),
+            )
+        )
+    statement = statement.order_by(func.lower(Policyholder.name), Policyholder.id)
+    return paginate(session, statement, page, per_page)
+
+
+def search_policies(
+    session: Session, query: str = "", *, page: int = 1, per_page: int = 25
+) -> Page[Policy]:
+    """Policies whose number, type, account name or policyholder contains ``query``."""
+    statement: Select[Any] = (
+        select(Policy)
+        .join(Policyholder, Policyholder.id == Policy.policyholder_id)
+        .options(selectinload(Policy.policyholder))
+    )
+    query = query.strip()
+    if query:
+        pattern = _like(query)
+        statement = statement.where(
+            or_(
+                Policy.number.ilike(pattern, escape="\\"),
+                Policy.type.ilike(pattern, escape="\\"),
+                Policy.account_name.ilike(pattern, escape="\\"),
+                Policyholder.name.ilike(pattern, escape="\\"),
+                Policyholder.email.ilike(pattern, escape="\\"),
+            )
+        )
+    statement = statement.order_by(Policy.number)
+    return paginate(session, statement, page, per_page)
+
+
+# Snapshots for the audit log.
+
+
+def holder_snapshot(holder: Policyholder) -> dict[str, Any]:
+    return {"name": holder.name, "email": holder.email}
+
+
+def policy_snapshot(policy: Policy) -> dict[str, Any]:
+    return {
+        "number": policy.number,
+        "type": policy.type,
+        "account_name": policy.account_name,
+        "status": policy.status,
+        "policyholder_id": policy.policyholder_id,
+    }
+
+
+def bill_snapshot(bill: Bill) -> dict[str, Any]:
+    code = bill.current_code
+    return {
+        "invoice_number": bill.invoice_number,
+        "policy_id": bill.policy_id,
+        "amount": bill.amount,
+        "due_date": bill.due_date,
+        "state": bill.state,
+        "info": bill.info,
+        "footer_message": bill.footer_message,
+        "payment_code": code.code if code else None,
+        "expires_at": code.expires_at if code else None,
+    }
+
+
+# Policyholders.
+
+
+def _holder_with_email(session: Session, email: str) -> Policyholder | None:
+    return session.scalar(select(Policyholder).where(Policyholder.email == email))
+
+
+def create_policyholder(
+    session: Session, *, actor: StaffUser, name: str, email: str, now: datetime
+) -> Policyholder:
+    name, email = name.strip(), email.strip().lower()
+    check_fields(customer_name=name, customer_email=email)
+    if _holder_with_email(session, email) is not None:
+        raise InvalidFields({"customer_email": ["Another policyholder has this email."]})
+    holder = Policyholder(name=name, email=email, created_at=now)
+    session.add(holder)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="policyholder.create", entity="policyholder",
+        entity_id=holder.id, before=None, after=holder_snapshot(holder), now=now,
+    )  # fmt: skip
+    return holder
+
+
+def update_policyholder(
+    session: Session, holder: Policyholder, *, actor: StaffUser, name: str, email: str,
+    now: datetime,
+) -> Policyholder:  # fmt: skip
+    name, email = name.strip(), email.strip().lower()
+    check_fields(customer_name=name, customer_email=email)
+    other = _holder_with_email(session, email)
+    if other is not None and other.id != holder.id:
+        raise InvalidFields({"customer_email": ["Another policyholder has this email."]})
+    before = holder_snapshot(holder)
+    holder.name, holder.email = name, email
+    session.flush()
+    audit.record(
+        session, actor=actor, action="policyholder.update", entity="policyholder",
+        entity_id=holder.id, before=before, after=holder_snapshot(holder), now=now,
+    )  # fmt: skip
+    return holder
+
+
+# Policies.
+
+
+def create_policy(
+    session: Session, holder: Policyholder, *, actor: StaffUser, number: str, type: str,
+    account_name: str, status: str, now: datetime,
+) -> Policy:  # fmt: skip
+    number, type, account_name, status = (v.strip() for v in (number, type, account_name, status))
+    check_fields(
+        policy_number=number, policy_type=type, policy_account_name=account_name,
+        policy_status=status,
+    )  # fmt: skip
+    if session.scalar(select(Policy.id).where(Policy.number == number)) is not None:
+        raise InvalidFields({"policy_number": [f"Policy {number} exists already."]})
+    policy = Policy(
+        policyholder=holder, number=number, type=type, account_name=account_name, status=status,
+        created_at=now,
+    )  # fmt: skip
+    session.add(policy)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="policy.create", entity="policy", entity_id=policy.id,
+        before=None, after=policy_snapshot(policy), now=now,
+    )  # fmt: skip
+    return policy
+
+
+def update_policy(
+    session: Session, policy: Policy, *, actor: StaffUser, type: str, account_name: str,
+    status: str, now: datetime,
+) -> Policy:  # fmt: skip
+    """Change a policy's type, account name or status. The number is the import's key for
+    the policy, so it stays."""
+    type, account_name, status = (v.strip() for v in (type, account_name, status))
+    check_fields(policy_type=type, policy_account_name=account_name, policy_status=status)
+    before = policy_snapshot(policy)
+    policy.type, policy.account_name, policy.status = type, account_name, status
+    session.flush()
+    audit.record(
+        session, actor=actor, action="policy.update", entity="policy", entity_id=policy.id,
+        before=before, after=policy_snapshot(policy), now=now,
+    )  # fmt: skip
+    return policy
+
+
+# Bills.
+
+
+def _check_bill_fields(amount: int, due_date: date, info: str, footer_message: str) -> None:
+    check_fields(
+        amount=str(amount), due_date=due_date.isoformat(), info=info,
+        footer_message=footer_message,
+    )  # fmt: skip
+
+
+def _check_expiry(expires_at: datetime, now: datetime, field: str) -> None:
+    if expires_at <= now:
+        when = f"{expires_at:%Y-%m-%d %H:%M} UTC"
+        raise InvalidFields({field: [f"The payment code would expire in the past ({when})."]})
+
+
+def _require_unpaid(bill: Bill, doing: str) -> None:
+    if bill.state == BillState.PAID:
+        raise BillLocked(f"Bill {bill.invoice_number} is paid; it cannot be {doing}.")
+    if bill.state == BillState.CANCELLED:
+        raise BillLocked(f"Bill {bill.invoice_number} is cancelled; it cannot be {doing}.")
+
+
+def create_bill(
+    session: Session, policy: Policy, *, actor: StaffUser, invoice_number: str, amount: int,
+    due_date: date, info: str, footer_message: str, expires_at: datetime | None,
+    settings: CodeSettings, now: datetime,
+) -> Bill:  # fmt: skip
+    """A new unpaid bill on ``policy`` with a freshly generated payment code. The code expires
+    at ``expires_at``, or by default at the end of the due date (WIB) plus the grace days."""
+    invoice_number = invoice_number.strip()
+    check_fields(invoice_number=invoice_number)
+    _check_bill_fields(amount, due_date, info, footer_message)
+    if session.scalar(select(Bill.id).where(Bill.invoice_number == invoice_number)):
+        raise InvalidFields({"invoice_number": [f"Invoice {invoice_number} exists already."]})
+    expiry = expires_at or default_expiry(due_date, settings)
+    _check_expiry(expiry, now, "expires_on" if expires_at else "due_date")
+    bill = Bill(
+        policy=policy, invoice_number=invoice_number, amount=amount, due_date=due_date,
+        state=BillState.UNPAID.value, info=info or None, footer_message=footer_message or None,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(bill)
+    issue_code(session, bill, expires_at=expiry, settings=settings)
+    session.flush()
+    session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
+    audit.record(
+        session, actor=actor, action="bill.create", entity="bill", entity_id=bill.id,
+        before=None, after=bill_snapshot(bill), now=now,
+    )  # fmt: skip
+    return bill
+
+
+def update_bill(
+    session: Session, bill: Bill, *, actor: StaffUser, amount: int, due_date: date, info: str,
+    footer_message: str, now: datetime,
+) -> Bill:  # fmt: skip
+    """Change an unpaid bill's amount, due date and receipt text (empty text: the default)."""
+    _require_unpaid(bill, "edited")
+    _check_bill_fields(amount, due_date, info, footer_message)
+    before = bill_snapshot(bill)
+    bill.amount, bill.due_date = amount, due_date
+    bill.info, bill.footer_message = info or None, footer_message or None
+    bill.updated_at = now
+    session.flush()
+    audit.record(
+        session, actor=actor, action="bill.update", entity="bill", entity_id=bill.id,
+        before=before, after=bill_snapshot(bill), now=now,
+    )  # fmt: skip
+    return bill
+
+
+def cancel_bill(
+    session: Session, bill: Bill, *, actor: StaffUser, note: str, now: datetime
+) -> Bill:
+    """Cancel an unpaid bill. Its code stays on record: the till is then told ``decline``,
+    and money paid anyway becomes a ``cancelled_bill`` exception."""
+    _require_unpaid(bill, "cancelled")
+    before = bill_snapshot(bill)
+    bill.state = BillState.CANCELLED.value
+    bill.updated_at = now
+    session.flush()
+    after = bill_snapshot(bill) | ({"note": note.strip()} if note.strip() else {})
+    audit.record(
+        session, actor=actor, action="bill.cancel", entity="bill", entity_id=bill.id,
+        before=before, after=after, now=now,
+    )  # fmt: skip
+    return bill
+
+
+def _live_code(bill: Bill) -> PaymentCode:
+    code = bill.current_code
+    if code is None:
+        raise BillingError(f"Bill {bill.invoice_number} has no live payment code.")
+    return code
+
+
+def extend_code(
+    session: Session, bill: Bill, *, actor: StaffUser, expires_at: datetime, now: datetime
+) -> PaymentCode:
+    """Let the live payment code of an unpaid bill be used until a later ``expires_at``."""
+    _require_unpaid(bill, "extended")
+    code = _live_code(bill)
+    if expires_at <= code.expires_at:
+        when = f"{code.expires_at:%Y-%m-%d %H:%M} UTC"
+        raise InvalidFields({"expires_on": [f"Must be later than the current expiry ({when})."]})
+    _check_expiry(expires_at, now, "expires_on")
+    before = bill_snapshot(bill)
+    code.expires_at = expires_at
+    bill.updated_at = now
+    session.flush()
+    audit.record(
+        session, actor=actor, action="bill.extend_code", entity="bill", entity_id=bill.id,
+        before=before, after=bill_snapshot(bill), now=now,
+    )  # fmt: skip
+    return code
+
+
+def reissue_code(
+    session: Session, bill: Bill, *, actor: StaffUser, expires_at: datetime | None,
+    settings: CodeSettings, now: datetime,
+) -> PaymentCode:  # fmt: skip
+    """Retire the bill's live code and issue a new one. The old code then answers
+    ``billing_not_found`` and is never issued again (codes are never deleted)."""
+    _require_unpaid(bill, "given a new payment code")
+    old = _live_code(bill)
+    expiry = expires_at or max(old.expires_at, default_expiry(bill.due_date, settings))
+    _check_expiry(expiry, now, "expires_on")
+    before = bill_snapshot(bill)
+    old.retired_at = now
+    session.flush()  # the one-live-code-per-bill index must see the old code retired first
+    new = issue_code(session, bill, expires_at=expiry, settings=settings)
+    bill.updated_at = now
+    session.flush()
+    session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
+    audit.record(
+        session, actor=actor, action="bill.reissue_code", entity="bill", entity_id=bill.id,
+        before=before, after=bill_snapshot(bill) | {"retired_code": old.code}, now=now,
+    )  # fmt: skip
+    return new

@@ -1,0 +1,87 @@
+/* Back office: the till preview of receipt footers, and confirmations before drastic changes.
+ * Loaded from the app only (CSP script-src 'self'); everything works without it. */
+(function () {
+  "use strict";
+
+  var WIDTH = 40;
+  var MAXIMUM = 120;
+
+  /* The same layout as portal/services/receipt.py: cut every 40 characters, pad each line. */
+  function layout(text) {
+    var lines = [];
+    var splits = [];
+    var error = null;
+    if (text.length > MAXIMUM) {
+      error = "Footer message is " + text.length + " characters; the receipt holds at most " + MAXIMUM + ".";
+    }
+    for (var i = 0; i < text.length && !error; i += 1) {
+      var c = text.charAt(i);
+      if (c < " " || c > "~") {
+        error = "Footer message can only hold printable ASCII characters; character " + (i + 1) +
+          " (" + JSON.stringify(c) + ") cannot be printed at the till.";
+      }
+    }
+    if (error) {
+      return { lines: [], splits: [], error: error };
+    }
+    for (var start = 0; start < text.length; start += WIDTH) {
+      lines.push(text.slice(start, start + WIDTH));
+    }
+    for (var n = 0; n + 1 < lines.length; n += 1) {
+      if (lines[n].charAt(lines[n].length - 1) !== " " && lines[n + 1].charAt(0) !== " ") {
+        splits.push(n + 1);
+      }
+    }
+    return {
+      lines: lines.map(function (line) { return line + new Array(WIDTH - line.length + 1).join(" "); }),
+      splits: splits,
+      error: null
+    };
+  }
+
+  function redraw(source, preview) {
+    var text = source.value || source.getAttribute("data-till-default") || "";
+    var result = layout(text);
+    var paper = preview.querySelector("[data-till-lines]");
+    var count = preview.querySelector("[data-till-count]");
+    var error = preview.querySelector("[data-till-error]");
+    var splits = preview.querySelector("[data-till-splits]");
+    var splitLines = preview.querySelector("[data-till-split-lines]");
+    paper.textContent = result.lines.map(function (line) { return "|" + line + "|\n"; }).join("");
+    count.textContent = String(text.length);
+    error.textContent = result.error || "";
+    error.hidden = !result.error;
+    splits.hidden = result.splits.length === 0;
+    splitLines.textContent = result.splits.join(", ");
+    preview.classList.toggle("till-bad", Boolean(result.error));
+  }
+
+  function bindFooter(source) {
+    var preview = document.getElementById(source.getAttribute("data-till-source"));
+    if (!preview) { return; }
+    source.addEventListener("input", function () { redraw(source, preview); });
+    redraw(source, preview);
+  }
+
+  function bindInfo(source) {
+    var preview = document.getElementById(source.getAttribute("data-till-info-source"));
+    var shown = preview && preview.querySelector("[data-till-info]");
+    if (!shown) { return; }
+    var fallback = source.getAttribute("placeholder") || "";
+    source.addEventListener("input", function () { shown.textContent = source.value || fallback; });
+  }
+
+  function bindConfirm(form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-till-source]"), bindFooter);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-till-info-source]"), bindInfo);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), bindConfirm);
+  });
+}());

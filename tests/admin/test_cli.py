@@ -1,0 +1,82 @@
+"""``flask admin create``: staff accounts from the command line, password prompted twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import StaffUser
+from portal.services.accounts import password_matches
+from tests.admin.conftest import audit_rows
+
+PASSWORD = "a long staff password"
+
+
+def _staff(session: Session, email: str) -> StaffUser | None:
+    session.expire_all()
+    staff = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    return staff
+
+
+def test_create_makes_an_admin_with_the_password_typed_twice(runner: Any, session: Session) -> None:
+    result = runner.invoke(
+        args=["admin", "create", "Boss@Insurer.example", "--name", "Boss"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin boss@insurer.example" in result.output
+    assert PASSWORD not in result.output  # hidden input: never echoed
+    staff = _staff(session, "boss@insurer.example")
+    assert staff is not None
+    assert staff.role == "admin" and staff.name == "Boss" and staff.active
+    assert password_matches(staff.password_hash, PASSWORD)
+    [entry] = audit_rows(session, "staff.create")
+    assert entry.actor == "command line"
+
+
+def test_create_can_make_a_viewer(runner: Any, session: Session) -> None:
+    result = runner.invoke(
+        args=["admin", "create", "look@insurer.example", "--role", "viewer"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    staff = _staff(session, "look@insurer.example")
+    assert staff is not None and staff.role == "viewer" and not staff.can_write
+
+
+def test_the_password_is_never_an_argument(runner: Any, session: Session) -> None:
+    result = runner.invoke(args=["admin", "create", "x@insurer.example", "--password", "abc"])
+    assert result.exit_code != 0
+    assert "No such option" in result.output
+    assert _staff(session, "x@insurer.example") is None
+
+
+def test_two_different_passwords_ask_again(runner: Any, session: Session) -> None:
+    result = runner.invoke(
+        args=["admin", "create", "x@insurer.example"],
+        input=f"{PASSWORD}\nsomething else entirely\n{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output.lower() or "don't match" in result.output.lower()
+    staff = _staff(session, "x@insurer.example")
+    assert staff is not None and password_matches(staff.password_hash, PASSWORD)
+
+
+def test_a_weak_password_or_a_taken_email_creates_nothing(runner: Any, session: Session) -> None:
+    weak = runner.invoke(args=["admin", "create", "x@insurer.example"], input="short\nshort\n")
+    assert weak.exit_code == 1
+    assert "Not created: at least 10 characters." in weak.output
+    assert _staff(session, "x@insurer.example") is None
+    runner.invoke(args=["admin", "create", "x@insurer.example"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    again = runner.invoke(
+        args=["admin", "create", "X@insurer.example"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert again.exit_code == 1
+    assert "exists already" in again.output
+    invalid = runner.invoke(
+        args=["admin", "create", "not-an-email"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert invalid.exit_code == 1
+    assert "Not a valid email address." in invalid.output

@@ -1,0 +1,134 @@
+"""Bill import through the browser: check first, then all rows or none."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Bill, Policyholder, StaffRole
+from portal.services.bill_import import HEADER
+from tests.admin.conftest import audit_rows, log_in, make_staff, post, text
+
+GOOD = (
+    ",".join(HEADER)
+    + "\n"
+    + "7070701,Jiwa,Dewi,aktif,Dewi Lestari,dewi@example.com,INV-UP-1,150000,2031-05-21,,,,\n"
+    + "7070701,Jiwa,Dewi,aktif,Dewi Lestari,dewi@example.com,INV-UP-2,175000,2031-06-21,,,"
+    + "Premi Juni,Terima kasih\n"
+)
+BAD = (
+    ",".join(HEADER)
+    + "\n"
+    + "7070701,Jiwa,Dewi,aktif,Dewi Lestari,dewi@example.com,INV-UP-1,150.000,2031-05-21,,,,\n"
+    + "7070702,Jiwa,Agus,aktif,Agus,not-an-email,INV-UP-2,175000,2031-06-21,,,,\n"
+)
+_TOKEN = re.compile(r'name="token" type="hidden" value="([0-9a-f]{32})"')
+
+
+def _upload(client: FlaskClient, content: bytes, name: str = "bills.csv") -> str:
+    response = post(
+        client,
+        "/admin/import",
+        {"csv_file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    return text(response)
+
+
+def _bills(session: Session) -> int:
+    count = session.scalar(select(func.count(Bill.id))) or 0
+    session.commit()
+    return count
+
+
+def test_checking_a_good_file_writes_nothing_and_offers_to_import(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    page = _upload(admin_client, ("\ufeff" + GOOD).encode())
+    assert "All 2 rows are good." in page
+    assert "create 2 bills" in page
+    assert _TOKEN.search(page)
+    assert _bills(session) == 0
+    assert session.scalar(select(func.count(Policyholder.id))) == 0
+
+
+def test_confirming_imports_every_row_with_an_audit_row(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    page = _upload(admin_client, GOOD.encode())
+    token = _TOKEN.search(page)
+    assert token is not None
+    response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
+    assert response.status_code == 302
+    assert _bills(session) == 2
+    bill = session.scalar(select(Bill).where(Bill.invoice_number == "INV-UP-2"))
+    assert bill is not None and bill.footer_message == "Terima kasih"
+    assert bill.current_code is not None
+    session.commit()
+    [entry] = audit_rows(session, "bills.import")
+    after = json.loads(entry.after or "{}")
+    assert after["bills_created"] == 2 and after["filename"] == "bills.csv"
+    assert "Imported 2 rows from bills.csv" in text(admin_client.get("/admin/bills"))
+    # The staged file is used once.
+    again = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
+    assert again.status_code == 404
+    assert _bills(session) == 2
+
+
+def test_a_bad_file_lists_every_bad_row_and_field_and_imports_nothing(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    page = _upload(admin_client, BAD.encode())
+    assert "nothing was imported" in page
+    assert "Whole rupiah in digits only" in page
+    assert "Not a valid email address." in page
+    assert re.search(r'<td class="num">2</td><td><code>amount</code>', page)
+    assert re.search(r'<td class="num">3</td><td><code>customer_email</code>', page)
+    assert not _TOKEN.search(page)
+    assert _bills(session) == 0
+
+
+def test_a_file_that_is_not_utf8_is_refused(admin_client: FlaskClient, session: Session) -> None:
+    page = _upload(admin_client, GOOD.replace("Dewi Lestari", "Dewi Léstari").encode("latin-1"))
+    assert "not UTF-8" in page
+    assert _bills(session) == 0
+
+
+def test_a_file_that_became_wrong_before_confirming_imports_nothing(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    token = _TOKEN.search(_upload(admin_client, GOOD.encode()))
+    assert token is not None
+    # Meanwhile another upload imported INV-UP-1 for another policy: the rows now conflict.
+    other = GOOD.replace("7070701", "8080801").replace("dewi@", "other@")
+    other_token = _TOKEN.search(_upload(admin_client, other.encode()))
+    assert other_token is not None
+    post(admin_client, "/admin/import/confirm", {"token": other_token.group(1)})
+    assert _bills(session) == 2
+    response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
+    assert "nothing was imported" in text(response)
+    assert _bills(session) == 2
+
+
+def test_another_staff_member_cannot_confirm_my_upload(
+    admin_client: FlaskClient, session: Session, app: object
+) -> None:
+    token = _TOKEN.search(_upload(admin_client, GOOD.encode()))
+    assert token is not None
+    colleague = make_staff(session, StaffRole.ADMIN, "colleague@insurer.example")
+    other_client = log_in(admin_client.application.test_client(), colleague)
+    response = post(other_client, "/admin/import/confirm", {"token": token.group(1)})
+    assert response.status_code == 404
+    assert _bills(session) == 0
+
+
+def test_a_forged_token_is_refused(admin_client: FlaskClient) -> None:
+    for token in ("../../etc/passwd", "g" * 32):
+        response = post(admin_client, "/admin/import/confirm", {"token": token})
+        assert response.status_code == 404

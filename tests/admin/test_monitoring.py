@@ -1,0 +1,244 @@
+"""DOKU traffic, the exceptions queue, reconciliation, the dashboard and the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import BillState, Inquiry, PaymentException, ReceivedNotification
+from portal.services.payment_codes import WIB
+from portal.services.reports import payments_csv, payments_report
+from tests.admin.conftest import audit_rows, post, text
+from tests.factories import inquire, live_code, make_bill, notification_body_for, notify
+
+
+@pytest.fixture
+def traffic(admin_client: FlaskClient, session: Session) -> dict[str, object]:
+    """A paid bill, an amount mismatch, an inquiry for each and one for an unknown code."""
+    paid = make_bill(session, amount=150_000)
+    mismatch = make_bill(session, amount=200_000)
+    paid_code, mismatch_code = live_code(paid), live_code(mismatch)
+    inquire(admin_client, paid_code)
+    inquire(admin_client, mismatch_code)
+    inquire(admin_client, "8896000000000000")
+    assert notify(admin_client, notification_body_for(paid)).status_code == 200
+    assert notify(admin_client, notification_body_for(mismatch, amount=1_000)).status_code == 200
+    exception = session.scalar(select(PaymentException))
+    assert exception is not None
+    result = {"paid_code": paid_code, "mismatch_code": mismatch_code, "exception": exception.id,
+              "paid": paid.id}  # fmt: skip
+    session.commit()
+    return result
+
+
+def test_inquiries_are_listed_and_filtered(
+    admin_client: FlaskClient, traffic: dict[str, str]
+) -> None:
+    everything = text(admin_client.get("/admin/traffic/inquiries"))
+    assert everything.count("verdict-success") == 2
+    assert "billing_not_found" in everything
+    not_found = text(admin_client.get("/admin/traffic/inquiries?verdict=billing_not_found"))
+    assert not_found.count('class="badge verdict-') == 1
+    by_status = text(admin_client.get("/admin/traffic/inquiries?status=404"))
+    assert by_status.count('class="badge verdict-') == 1
+    code = traffic["paid_code"]
+    by_code = text(admin_client.get("/admin/traffic/inquiries", query_string={"code": code}))
+    assert by_code.count('class="badge verdict-') == 1
+    today = datetime.now(WIB).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert (
+        text(admin_client.get(f"/admin/traffic/inquiries?from={today}&to={today}")).count(
+            'class="badge verdict-'
+        )
+        == 3
+    )
+    assert "No inquiry matches." in text(
+        admin_client.get(f"/admin/traffic/inquiries?from={tomorrow}")
+    )
+
+
+def test_an_inquiry_shows_its_headers_raw_body_and_our_exact_response(
+    admin_client: FlaskClient, traffic: dict[str, str], session: Session
+) -> None:
+    inquiry = session.scalar(select(Inquiry).where(Inquiry.verdict == "billing_not_found"))
+    assert inquiry is not None
+    request_id, response_body, inquiry_id = inquiry.request_id, inquiry.response_body, inquiry.id
+    session.commit()
+    page = text(admin_client.get(f"/admin/traffic/inquiries/{inquiry_id}"))
+    assert f"Request-Id: {request_id}" in page
+    assert "Client-Id: MCH-0001" in page
+    assert "&#34;billing_not_found&#34;" in page or "&quot;billing_not_found&quot;" in page
+    assert response_body.replace('"', "&#34;") in page
+    assert "HTTP 404" in page
+
+
+def test_notifications_are_listed_filtered_and_shown_raw(
+    admin_client: FlaskClient, traffic: dict[str, str], session: Session
+) -> None:
+    page = text(admin_client.get("/admin/traffic/notifications"))
+    assert "outcome-applied" in page and "outcome-exception" in page
+    applied = text(admin_client.get("/admin/traffic/notifications?status=applied"))
+    assert applied.count('class="badge outcome-') == 1
+    by_code = admin_client.get(
+        "/admin/traffic/notifications", query_string={"code": traffic["mismatch_code"]}
+    )
+    assert text(by_code).count('class="badge outcome-') == 1
+    assert "No notification matches." in text(
+        admin_client.get("/admin/traffic/notifications?verdict=unauthenticated")
+    )
+    notification = session.scalar(
+        select(ReceivedNotification).where(ReceivedNotification.outcome == "applied")
+    )
+    assert notification is not None
+    notification_id, request_id = notification.id, notification.request_id
+    session.commit()
+    detail = text(admin_client.get(f"/admin/traffic/notifications/{notification_id}"))
+    assert f"Request-Id: {request_id}" in detail
+    assert "Signature" not in detail.split("Request headers")[1].split("Request body")[0]
+    assert "online_to_offline_info" in detail
+    assert "Our response (HTTP 200)" in detail
+
+
+def test_the_exception_queue_lists_open_exceptions(
+    admin_client: FlaskClient, traffic: dict[str, object]
+) -> None:
+    page = text(admin_client.get("/admin/exceptions"))
+    assert "amount_mismatch" in page
+    assert "paid 1000 but bill" in page
+    assert "Nothing here." in text(admin_client.get("/admin/exceptions?status=resolved"))
+
+
+def test_resolving_an_exception_records_who_when_and_the_note(
+    admin_client: FlaskClient, traffic: dict[str, object], session: Session
+) -> None:
+    exception_id = traffic["exception"]
+    response = post(
+        admin_client,
+        f"/admin/exceptions/{exception_id}/resolve",
+        {"note": "Refunded Rp 1.000 at the store"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    item = session.get(PaymentException, exception_id)
+    assert item is not None
+    assert item.resolved_by == "admin@insurer.example"
+    assert item.resolution_note == "Refunded Rp 1.000 at the store"
+    assert item.resolved_at is not None
+    session.commit()
+    [entry] = audit_rows(session, "exception.resolve")
+    assert entry.entity_id == str(exception_id)
+    assert json.loads(entry.after or "{}")["resolution_note"] == "Refunded Rp 1.000 at the store"
+    assert "Nothing here." in text(admin_client.get("/admin/exceptions"))
+    assert "Refunded Rp 1.000" in text(admin_client.get(f"/admin/exceptions/{exception_id}"))
+
+
+def test_an_exception_needs_a_note_and_is_resolved_once(
+    admin_client: FlaskClient, traffic: dict[str, object], session: Session
+) -> None:
+    exception_id = traffic["exception"]
+    empty = post(admin_client, f"/admin/exceptions/{exception_id}/resolve", {"note": "  "})
+    assert empty.status_code in (400, 409)
+    session.expire_all()
+    item = session.get(PaymentException, exception_id)
+    assert item is not None and item.resolved_at is None
+    session.commit()
+    post(admin_client, f"/admin/exceptions/{exception_id}/resolve", {"note": "first"})
+    second = post(admin_client, f"/admin/exceptions/{exception_id}/resolve", {"note": "second"})
+    assert second.status_code == 409
+    assert "resolved already" in text(second)
+    assert len(audit_rows(session, "exception.resolve")) == 1
+
+
+def test_reconciliation_shows_the_report_and_exports_the_same_csv(
+    admin_client: FlaskClient, traffic: dict[str, object], session: Session
+) -> None:
+    today = datetime.now(WIB).date()
+    page = text(admin_client.get(f"/admin/reconciliation?from={today}&to={today}"))
+    assert "1 payments, Rp 150.000" in page
+    assert "TZ01" in page
+    assert "Open exceptions: 1" in page
+    export = admin_client.get(f"/admin/reconciliation?from={today}&to={today}&format=csv")
+    assert export.headers["Content-Disposition"] == (
+        f'attachment; filename="payments-{today}-to-{today}.csv"'
+    )
+    expected = payments_csv(payments_report(session, today, today))
+    session.commit()
+    assert export.get_data(as_text=True) == expected
+    rows = list(csv.DictReader(io.StringIO(expected)))
+    assert [r["amount"] for r in rows] == ["150000"]
+
+
+def test_the_dashboard_counts_in_wib_days(
+    admin_client: FlaskClient, traffic: dict[str, object], session: Session
+) -> None:
+    make_bill(session, amount=50_000, state=BillState.CANCELLED)
+    session.commit()
+    page = text(admin_client.get("/admin/"))
+    # Unpaid: only the mismatch bill (the paid one is paid, the cancelled one owes nothing).
+    assert 'id="tile-unpaid"' in page
+    unpaid = page.split('id="tile-unpaid"')[1].split("</a>")[0]
+    assert "Rp 200.000" in unpaid and "1 bills" in unpaid
+    paid_today = page.split('id="tile-paid-today"')[1].split("</a>")[0]
+    assert "Rp 150.000" in paid_today
+    assert 'id="inquiries-today">3<' in page
+    assert "billing_not_found" in page
+    exceptions = page.split('id="tile-exceptions"')[1].split("</a>")[0]
+    assert "<strong>1</strong>" in exceptions and "amount_mismatch 1" in exceptions
+
+
+def test_a_payment_yesterday_in_jakarta_is_not_paid_today(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    from portal.services.dashboard import summary
+
+    bill = make_bill(session)
+    now = datetime.now(UTC)
+    start_of_today_wib = datetime.combine(now.astimezone(WIB).date(), datetime.min.time(), WIB)
+    notify(
+        admin_client,
+        notification_body_for(bill, transaction_date=start_of_today_wib - timedelta(minutes=1)),
+    )
+    board = summary(session, now=now)
+    session.commit()
+    assert board.paid_today.count == 0
+    expected_month = 1 if start_of_today_wib.day != 1 else 0
+    assert board.paid_this_month.count == expected_month
+
+
+def test_the_audit_log_lists_shows_and_exports_changes(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    bill = make_bill(session)
+    bill_id = bill.id
+    session.commit()
+    post(admin_client, f"/admin/bills/{bill_id}/cancel", {"note": "duplicate bill"})
+    page = text(admin_client.get("/admin/audit"))
+    assert "bill.cancel" in page and "admin@insurer.example" in page
+    filtered = text(admin_client.get("/admin/audit?action=staff.create"))
+    assert "bill.cancel" not in filtered.split('id="audit"')[1]
+    [entry] = audit_rows(session, "bill.cancel")
+    detail = text(admin_client.get(f"/admin/audit/{entry.id}"))
+    assert "&#34;state&#34;: &#34;unpaid&#34;" in detail
+    assert "&#34;state&#34;: &#34;cancelled&#34;" in detail
+    export = admin_client.get("/admin/audit?format=csv&action=bill.cancel")
+    assert export.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    assert [(r["actor"], r["action"], r["entity_id"]) for r in rows] == [
+        ("admin@insurer.example", "bill.cancel", str(bill_id))
+    ]
+    assert json.loads(rows[0]["after"])["note"] == "duplicate bill"
+
+
+def test_the_audit_log_is_read_only(admin_client: FlaskClient, session: Session) -> None:
+    [entry] = audit_rows(session)  # the admin's own creation
+    for method in ("post", "put", "delete"):
+        response = getattr(admin_client, method)(f"/admin/audit/{entry.id}")
+        assert response.status_code in (400, 405)
+    assert len(audit_rows(session)) == 1
