@@ -49,12 +49,22 @@ demo_cli = click.Group("demo", help="Demo data for trying the app out.")
 @demo_cli.command("seed")
 def seed_command() -> None:
     """Create demo bills (once) and print their payment codes."""
-    created = demo.seed(db.session, settings=code_settings(), now=datetime.now(UTC))
+    secret = current_app.config["SECRET_KEY"]
+    created = demo.seed(
+        db.session, settings=code_settings(), now=datetime.now(UTC), secret_key=secret
+    )
     db.session.commit()
     click.echo("Demo data created." if created else "Demo data already present.")
     click.echo("Demo payment codes (try: flask --app wsgi doku inquire CODE):")
     for bill, code in demo.demo_codes(db.session):
         click.echo(f"  {code}  {bill.invoice_number}  expect {bill.expected:<21} {bill.note}")
+    click.echo("Demo logins (development only):")
+    for email in demo.DEMO_LOGINS:
+        click.echo(f"  portal /login        {email} / {demo.demo_password(secret, email)}")
+    for email, _name, role in demo.DEMO_STAFF:
+        click.echo(
+            f"  staff  /admin/login  {email} / {demo.demo_password(secret, email)}  ({role})"
+        )
 
 
 payments_cli = click.Group("payments", help="Payments received through DOKU.")

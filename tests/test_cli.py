@@ -92,3 +92,28 @@ def test_payments_report_refuses_a_reversed_range(runner: Any) -> None:
     )
     assert result.exit_code == 2
     assert "before the start" in result.output
+
+
+def test_demo_logins_printed_by_the_seed_work_and_depend_on_the_secret_key(
+    runner: Any, session: Session
+) -> None:
+    import re
+    from datetime import UTC, datetime
+
+    from portal.services.accounts import authenticate_policyholder, authenticate_staff
+
+    output = runner.invoke(args=["demo", "seed"]).output
+    logins = dict(re.findall(r"/login\s+(\S+@example\.com) / (\S+)", output))
+    assert set(logins) == {
+        "budi@example.com",
+        "siti@example.com",
+        "admin@example.com",
+        "viewer@example.com",
+    }
+    now = datetime.now(UTC)
+    assert authenticate_policyholder(
+        session, "budi@example.com", logins["budi@example.com"], now=now
+    )
+    assert authenticate_staff(session, "admin@example.com", logins["admin@example.com"], now=now)
+    assert "test-secret-key" not in output
+    assert not authenticate_staff(session, "admin@example.com", "demo-admin", now=now)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,10 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Bill, BillState
+from portal.models import Bill, BillState, Policyholder, StaffRole
+from portal.services.accounts import set_password
 from portal.services.bill_import import HEADER, import_bills
 from portal.services.payment_codes import CodeSettings
 from portal.services.payments import PaymentReport, apply_report
+from portal.services.staff import create_staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,21 @@ def _csv(now: datetime) -> str:
     return out.getvalue()
 
 
-def seed(session: Session, *, settings: CodeSettings, now: datetime) -> bool:
+# Development only: demo logins, printed by scripts/run.sh. Their passwords are derived from
+# the installation's SECRET_KEY, so they are stable for one install and known to nobody else.
+DEMO_LOGINS = ("budi@example.com", "siti@example.com")
+DEMO_STAFF = (
+    ("admin@example.com", "Demo Admin", StaffRole.ADMIN),
+    ("viewer@example.com", "Demo Viewer", StaffRole.VIEWER),
+)
+
+
+def demo_password(secret_key: str, email: str) -> str:
+    digest = hmac.new(secret_key.encode(), f"demo-login:{email}".encode(), hashlib.sha256)
+    return "demo-" + base64.urlsafe_b64encode(digest.digest()[:9]).decode()
+
+
+def seed(session: Session, *, settings: CodeSettings, now: datetime, secret_key: str) -> bool:
     """Create the demo bills unless they exist. Returns whether anything was created."""
     if session.scalar(select(Bill.id).where(Bill.invoice_number == DEMO_BILLS[0].invoice_number)):
         return False
@@ -91,6 +110,12 @@ def seed(session: Session, *, settings: CodeSettings, now: datetime) -> bool:
     assert code is not None
     code.expires_at = now - timedelta(days=1)
     bills["DEMO-INV-0005"].state = BillState.CANCELLED
+    for holder in session.scalars(select(Policyholder).where(Policyholder.email.in_(DEMO_LOGINS))):
+        set_password(holder, demo_password(secret_key, holder.email), now=now)
+    for email, name, role in DEMO_STAFF:
+        password = demo_password(secret_key, email)
+        create_staff(session, email=email, name=name, password=password, role=role, now=now,
+                     actor="demo seed")  # fmt: skip
     session.flush()
     return True
 
