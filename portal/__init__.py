@@ -143,12 +143,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.api import routes as doku_routes
     from portal.ops import bp as ops_bp
     from portal.policyholder import bp as policyholder_bp
+    from portal.web import machine_request
 
     doku_routes.init_app(app)
     csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
     # Only logins are rate-limited; machine endpoints skip the limiter's per-request work.
-    limiter.exempt(doku_bp)
-    limiter.exempt(ops_bp)
+    limiter.request_filter(machine_request)
     app.register_blueprint(doku_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(policyholder_bp)

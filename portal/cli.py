@@ -58,6 +58,7 @@ def seed_command() -> None:
     click.echo("Demo payment codes (try: flask --app wsgi doku inquire CODE):")
     for bill, code in demo.demo_codes(db.session):
         click.echo(f"  {code}  {bill.invoice_number}  expect {bill.expected:<21} {bill.note}")
+    db.session.rollback()  # end the read: on SQLite an open transaction holds the write lock
     click.echo("Demo logins (development only):")
     for email in demo.DEMO_LOGINS:
         click.echo(f"  portal /login        {email} / {demo.demo_password(secret, email)}")

@@ -26,6 +26,11 @@ def in_staff_area() -> bool:
 SESSIONLESS_PREFIXES = ("/doku/", "/healthz", "/readyz", "/metrics")
 
 
+def machine_request() -> bool:
+    """DOKU's endpoints and the health/metrics endpoints: no browser behind them."""
+    return request.path.startswith(SESSIONLESS_PREFIXES)
+
+
 class AreaSessionInterface(SecureCookieSessionInterface):
     """Staff pages (/admin) and policyholder pages use different session cookies, so one
     browser can hold both and neither session ever opens the other's pages."""

@@ -1,7 +1,9 @@
 """Answering "what does payment code X owe?" and keeping a record of every answer.
 
 This is the hot path of the DOKU inquiry: one indexed query to decide, one insert to record,
-both in SQLAlchemy Core so the request pays for no ORM unit-of-work.
+both in SQLAlchemy Core on a plain connection, so the request pays for no ORM unit-of-work.
+The two need not share a transaction: the record says what we answered, and the insert is
+atomic on its own (see ``portal.api.routes.inquiry_connection``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select
 
 from portal.models import (
     Bill,
@@ -102,13 +103,15 @@ _LOOKUP = (
 )
 
 
-def decide(session: Session, payment_code: str, *, now: datetime, rules: InquiryRules) -> Decision:
+def decide(
+    connection: Connection, payment_code: str, *, now: datetime, rules: InquiryRules
+) -> Decision:
     """What to answer for ``payment_code`` at ``now`` (UTC).
 
     Order matters: a paid bill says so even after its code expired, a cancelled bill declines,
     then expiry, then the policy and the till's amount limits.
     """
-    row = session.connection().execute(_LOOKUP, {"code": payment_code}).first()
+    row = connection.execute(_LOOKUP, {"code": payment_code}).first()
     if row is None:
         return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
     (bill_id, invoice, amount, due, state, info, footer, expires_at, number, policy_type,
@@ -168,7 +171,7 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def record(session: Session, entry: dict[str, Any]) -> Recorded:
+def record(connection: Connection, entry: dict[str, Any]) -> Recorded:
     """Insert one inquiry row, unless its Request-Id is already recorded.
 
     ``entry`` holds the ``Inquiry`` columns. A repeated Request-Id with the same body returns the
@@ -176,9 +179,9 @@ def record(session: Session, entry: dict[str, Any]) -> Recorded:
     Insert-first means the common case costs one statement, and two simultaneous copies of one
     request cannot both be recorded: the database decides which one was first.
     """
-    if insert_unless_exists(session, Inquiry.__table__, entry, ["client_id", "request_id"]):
+    if insert_unless_exists(connection, Inquiry.__table__, entry, ["client_id", "request_id"]):
         return Recorded(entry["http_status"], entry["response_body"], replayed=False)
-    first = session.execute(
+    first = connection.execute(
         select(Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body).where(
             Inquiry.client_id == entry["client_id"], Inquiry.request_id == entry["request_id"]
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,10 @@ def _insert_ignoring_conflict(
 
 
 def insert_unless_exists(
-    session: Session, table: Table, values: dict[str, Any], conflict_columns: list[str]
+    executor: Session | Connection,
+    table: Table,
+    values: dict[str, Any],
+    conflict_columns: list[str],
 ) -> int | None:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None if a row
     with the same unique key exists. The database, not a prior read, decides who was first.
@@ -33,7 +36,7 @@ def insert_unless_exists(
     Columns left out of ``values`` get their defaults. SQLAlchemy compiles the statement once
     per set of keys and reuses it.
     """
-    connection = session.connection()
+    connection = executor if isinstance(executor, Connection) else executor.connection()
     statement = _insert_ignoring_conflict(connection.dialect.name, table, tuple(conflict_columns))
     new_id: int | None = connection.execute(statement, values).scalar_one_or_none()
     return new_id
