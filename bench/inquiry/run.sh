@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmark POST /doku/inquiry against a bare Flask "hello" app under the project's gunicorn
+# settings, at two database sizes, and write bench/RESULTS.md. See bench/README.md.
+#
+#   bash bench/inquiry/run.sh                                        # from the repository root
+#   BENCH_SIZES=10000 BENCH_DURATION=10s BENCH_ROUNDS=1 bash bench/inquiry/run.sh   # quick run
+#
+# Only 127.0.0.1 is targeted. About 5 minutes with the defaults. Exit status 2 when a
+# correctness check failed (non-2xx, socket errors, rows missing or duplicated).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+: "${BENCH_ROUNDS:=2}"        # measured runs per case; the report uses the best (highest req/s)
+: "${BENCH_EXTRA_ROUNDS:=1}"  # more runs for a case whose rounds were all disturbed by other work
+source bench/inquiry/lib.sh
+rm -f "$BENCH_OUT"/meta.json "$BENCH_OUT"/hello*.json "$BENCH_OUT"/inquiry_*.json
+# --- machine and settings --------------------------------------------------------------------
+write_meta "bash bench/inquiry/run.sh" gen_requests.py
+log "gunicorn workers: $WORKERS; wrk: $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION x $BENCH_ROUNDS rounds"
+
+# --- hello -----------------------------------------------------------------------------------
+measure_hello
+
+# --- inquiry, per size ----------------------------------------------------------------------
+for size in $BENCH_SIZES; do
+    name=inquiry_$size
+    log "$name: re-creating database $BENCH_DB and running the migrations"
+    psql "$BENCH_PG/$BENCH_ADMIN_DB" -q -v ON_ERROR_STOP=1 \
+        -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" 2>&1 \
+        | { grep -v '^NOTICE' || true; } >&2
+    (cd "$SRC" && "$FLASK" --app wsgi db upgrade) >"$BENCH_WORK/$name.migrate.log" 2>&1 \
+        || { cat "$BENCH_WORK/$name.migrate.log" >&2; exit 1; }
+    log "$name: seeding $size bills with COPY"
+    seed_start=$(date +%s%N)
+    "$PY" bench/inquiry/seed.py "$size" | tee "$BENCH_WORK/$name.seed.log" >&2
+    seed_ms=$(( ($(date +%s%N) - seed_start) / 1000000 ))
+
+    "$PY" bench/inquiry/code_fingerprint.py >"$BENCH_OUT/$name.code_start.json"
+    start_server "$name" wsgi:app
+    log "$name: warming up for $BENCH_WARMUP (its own requests)"
+    gen_requests "$name.warmup" "$BENCH_WARMUP_REQUESTS"
+    wrk_run "$name.warmup" "$BENCH_WARMUP" replay /doku/inquiry "$BENCH_WORK/$name.warmup.req"
+    round=0
+    while more_rounds "$name" "$round"; do
+        round=$((round + 1))
+        run=$name.r$round
+        # Generated right before the run: timestamps must stay within the 300 s tolerance.
+        gen_requests "$run" "$BENCH_REQUESTS"
+        sleep 1  # the previous run's last requests finish
+        wait_quiet "$run"
+        max_id=$("$PY" bench/inquiry/dbstats.py mark \
+            | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["max_id"])')
+        log "$run: measuring for $BENCH_DURATION"
+        wrk_run "$run" "$BENCH_DURATION" replay /doku/inquiry "$BENCH_WORK/$run.req"
+        sleep 2  # requests in flight when wrk stopped are still answered and recorded
+        "$PY" bench/inquiry/dbstats.py since "$max_id" >"$BENCH_OUT/$run.db.json"
+        log "$run: $(cat "$BENCH_OUT/$run.wrk.json")"
+        log "$run: database: $(cat "$BENCH_OUT/$run.db.json")"
+        rm -f "$BENCH_WORK/$run.req"
+    done
+    stop_server
+    "$PY" bench/inquiry/code_fingerprint.py >"$BENCH_OUT/$name.code_end.json"
+    problems=$(grep -cE 'Traceback|\[ERROR\]|WARNING|refused' "$BENCH_WORK/$name.gunicorn.log" || true)
+    "$PY" - "$BENCH_OUT/$name.extra.json" <<PYEOF
+import json, sys
+json.dump({"seed_seconds": round($seed_ms / 1000, 1),
+           "seed_log": open("$BENCH_WORK/$name.seed.log").read().strip(),
+           "server_log_problem_lines": int("${problems:-0}"),
+           "server_log": "$BENCH_WORK/$name.gunicorn.log"}, open(sys.argv[1], "w"))
+PYEOF
+done
+
+rm -f "$BENCH_WORK"/*.req   # pre-signed requests: large, and stale within 5 minutes
+"$PY" bench/inquiry/report.py "$BENCH_OUT" "$BENCH_REPORT"
