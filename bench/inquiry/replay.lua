@@ -4,6 +4,8 @@
 --   gen_requests.py: a header line "BENCHREQ <slices> <offset> <length> ...", then one slice per
 --   wrk thread of records "<8-digit length><raw HTTP request>"). Thread k reads slice k only:
 --   the slices are disjoint and each record is sent at most once, so no Request-Id is sent twice.
+--   (bench/notification/gen_notifications.py writes the same layout; there, duplicates are
+--   records of their own, by design.)
 --   When a thread runs out it sends GET /__bench_exhausted instead (counted, never a replay).
 -- BENCH_MODE=static: POSTs one fixed inquiry-sized JSON body to $BENCH_PATH (the hello app).
 --

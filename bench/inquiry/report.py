@@ -218,9 +218,11 @@ def main() -> None:
         )
     if len(prints) > 1:
         w("  - **The sizes ran different code: the comparison between them is not valid.**")
+    workers = meta.get("gunicorn_workers")
     w(
-        f"- gunicorn: the project's `gunicorn.conf.py`, **{meta.get('gunicorn_workers')} sync "
-        "workers** (its `2 x cores + 1`), access log off. Effective settings:\n"
+        f"- gunicorn: the project's `gunicorn.conf.py`, **{workers} sync workers**"
+        + (" (its `2 x cores + 1`)" if workers == 2 * int(meta.get("nproc") or 0) + 1 else "")
+        + ", access log off. Effective settings:\n"
     )
     w("```\n" + meta.get("gunicorn_settings", "").rstrip() + "\n```\n")
     w(
