@@ -253,13 +253,20 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
-def parse_inquiry_request(body: bytes) -> InquiryRequest:
-    """Decode and validate an inquiry request body. Raises ``MessageError``."""
+def _load(schema: Schema, body: bytes, mismatch: str) -> Any:
+    """Decode ``body`` as a JSON object and load it with ``schema``; ``MessageError`` else."""
     data = decode_json_object(body)
     try:
-        result: InquiryRequest = _INQUIRY_REQUEST_SCHEMA.load(data)
+        return schema.load(data)
     except ValidationError as exc:
-        raise MessageError("Body does not match the inquiry request.", _as_dict(exc)) from exc
+        raise MessageError(mismatch, _as_dict(exc)) from exc
+
+
+def parse_inquiry_request(body: bytes) -> InquiryRequest:
+    """Decode and validate an inquiry request body. Raises ``MessageError``."""
+    result: InquiryRequest = _load(
+        _INQUIRY_REQUEST_SCHEMA, body, "Body does not match the inquiry request."
+    )
     return result
 
 
@@ -423,6 +430,11 @@ class Notification(_FromTheTill):
     identifiers: dict[str, str] = field(default_factory=dict)
 
 
+def _payment_identifiers(payment: dict[str, Any]) -> dict[str, str]:
+    """The till's identifiers of a payment, under either spelling DOKU uses."""
+    return _agent_identifiers(payment.get("identifier") or payment.get("identifer") or [])
+
+
 class NotificationSchema(_AlfaMessage):
     transaction = fields.Nested(TransactionSchema, required=True)
     order = fields.Nested(OrderSchema, required=True)
@@ -431,7 +443,6 @@ class NotificationSchema(_AlfaMessage):
     @post_load
     def _to_notification(self, data: dict[str, Any], **_: Any) -> Notification:
         payment = data.get("online_to_offline_payment") or {}
-        items = payment.get("identifier") or payment.get("identifer") or []
         return Notification(
             transaction_status=data["transaction"]["status"],
             transaction_date=data["transaction"]["date"],
@@ -439,7 +450,7 @@ class NotificationSchema(_AlfaMessage):
             invoice_number=data["order"]["invoice_number"],
             amount=data["order"]["amount"],
             payment_code=data["online_to_offline_info"]["payment_code"],
-            identifiers=_agent_identifiers(items),
+            identifiers=_payment_identifiers(payment),
         )
 
 
@@ -448,11 +459,9 @@ _NOTIFICATION_SCHEMA = NotificationSchema()
 
 def parse_notification(body: bytes) -> Notification:
     """Decode a notification; unknown fields are ignored here and kept in the stored body."""
-    data = decode_json_object(body)
-    try:
-        result: Notification = _NOTIFICATION_SCHEMA.load(data)
-    except ValidationError as exc:
-        raise MessageError("Body does not match the notification.", _as_dict(exc)) from exc
+    result: Notification = _load(
+        _NOTIFICATION_SCHEMA, body, "Body does not match the notification."
+    )
     return result
 
 
@@ -537,9 +546,7 @@ class CheckStatusSchema(_Lenient):
             transaction_date=data["transaction"]["date"],
             original_request_id=data["transaction"]["original_request_id"],
             payment_code=info.get("payment_code"),
-            identifiers=_agent_identifiers(
-                payment.get("identifier") or payment.get("identifer") or []
-            ),
+            identifiers=_payment_identifiers(payment),
         )
 
 
@@ -547,11 +554,9 @@ _CHECK_STATUS_SCHEMA = CheckStatusSchema()
 
 
 def parse_check_status(body: bytes) -> CheckStatus:
-    data = decode_json_object(body)
-    try:
-        result: CheckStatus = _CHECK_STATUS_SCHEMA.load(data)
-    except ValidationError as exc:
-        raise MessageError("DOKU's status answer is not what we expect.", _as_dict(exc)) from exc
+    result: CheckStatus = _load(
+        _CHECK_STATUS_SCHEMA, body, "DOKU's status answer is not what we expect."
+    )
     return result
 
 

@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 
+from portal.doku.examples import GUIDE_INQUIRY_REQUEST as GUIDE_REQUEST
+from portal.doku.examples import GUIDE_INQUIRY_RESPONSE
 from portal.doku.messages import (
     InquiryAnswer,
     InquiryStatus,
@@ -16,21 +18,6 @@ from portal.doku.messages import (
     inquiry_response_body,
     parse_inquiry_request,
 )
-
-GUIDE_REQUEST = {
-    "service": {"id": "ONLINE_TO_OFFLINE"},
-    "acquirer": {"id": "ALFA"},
-    "channel": {"id": "ONLINE_TO_OFFLINE_ALFA"},
-    "online_to_offline_info": {"payment_code": "8896512345678123"},
-    "online_to_offline_inquiry": {
-        "date": "2020-08-11T08:45:42Z",
-        "identifier": [
-            {"name": "AGENT_ID", "value": "100001"},
-            {"name": "AGENT_STORE_ID", "value": "10000232"},
-            {"name": "AGENT_TRX_ID", "value": "c1aa04bf421e5b38c3d18933e9994d3f289def65"},
-        ],
-    },
-}
 
 
 def _body(**changes: object) -> bytes:
@@ -132,26 +119,8 @@ def test_success_body_has_the_guide_field_order_and_no_whitespace() -> None:
             ),
         )
     )
-    guide_sample = {
-        "order": {"invoice_number": "INV-20210125-0001", "amount": 150000},
-        "online_to_offline_info": {
-            "payment_code": "8896512345678123",
-            "info": "Thank for shopping in our store",
-        },
-        "online_to_offline_inquiry": {"status": "success"},
-        "customer": {"name": "Anton Budiman", "email": "anton@example.com"},
-        "alfa_info": {"receipt": {"footer_message": "Call Center 021 555-0525"}},
-        "additional_info": {
-            "insurance_info": {
-                "policy_type": "Dana Pendidikan",
-                "policy_number": "9090901234",
-                "policy_account_name": "Andreas",
-                "policy_status": "aktif",
-                "bill_due_date": "21 May 2021",
-            }
-        },
-    }
-    assert body == json.dumps(guide_sample, separators=(",", ":")).encode()
+    # The guide's own sample, key for key and in its order, without whitespace.
+    assert body == json.dumps(GUIDE_INQUIRY_RESPONSE, separators=(",", ":")).encode()
 
 
 def test_not_found_body_carries_only_code_and_status() -> None:
