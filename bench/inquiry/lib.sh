@@ -237,3 +237,19 @@ meta.update(json.loads(e["META_EXTRA"]))
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 PYEOF
 }
+
+# finish_case NAME SEED_MS: stop the server, note the code it ran and what its log and the
+# seeding said, in $BENCH_OUT/NAME.extra.json (report.py reads it).
+finish_case() {
+    local name=$1 seed_ms=$2 problems
+    stop_server
+    "$PY" bench/inquiry/code_fingerprint.py >"$BENCH_OUT/$name.code_end.json"
+    problems=$(grep -cE 'Traceback|\[ERROR\]|WARNING|refused' "$BENCH_WORK/$name.gunicorn.log" || true)
+    "$PY" - "$BENCH_OUT/$name.extra.json" <<PYEOF
+import json, sys
+json.dump({"seed_seconds": round($seed_ms / 1000, 1),
+           "seed_log": open("$BENCH_WORK/$name.seed.log").read().strip(),
+           "server_log_problem_lines": int("${problems:-0}"),
+           "server_log": "$BENCH_WORK/$name.gunicorn.log"}, open(sys.argv[1], "w"))
+PYEOF
+}

@@ -57,16 +57,7 @@ for size in $BENCH_SIZES; do
         log "$run: database: $(cat "$BENCH_OUT/$run.db.json")"
         rm -f "$BENCH_WORK/$run.req"
     done
-    stop_server
-    "$PY" bench/inquiry/code_fingerprint.py >"$BENCH_OUT/$name.code_end.json"
-    problems=$(grep -cE 'Traceback|\[ERROR\]|WARNING|refused' "$BENCH_WORK/$name.gunicorn.log" || true)
-    "$PY" - "$BENCH_OUT/$name.extra.json" <<PYEOF
-import json, sys
-json.dump({"seed_seconds": round($seed_ms / 1000, 1),
-           "seed_log": open("$BENCH_WORK/$name.seed.log").read().strip(),
-           "server_log_problem_lines": int("${problems:-0}"),
-           "server_log": "$BENCH_WORK/$name.gunicorn.log"}, open(sys.argv[1], "w"))
-PYEOF
+    finish_case "$name" "$seed_ms"
 done
 
 rm -f "$BENCH_WORK"/*.req   # pre-signed requests: large, and stale within 5 minutes
