@@ -139,11 +139,7 @@ notify_cli = click.Group("notify", help="Emails to policyholders.")
 @notify_cli.command("due")
 def notify_due_command() -> None:
     """Send payment receipts and due/expiry reminders not sent yet (for cron; idempotent)."""
-    config = current_app.config
-    settings = ReminderSettings(
-        days_before_due=config["REMINDER_DAYS_BEFORE_DUE"],
-        days_before_expiry=config["REMINDER_DAYS_BEFORE_EXPIRY"],
-    )
+    settings = ReminderSettings.from_config(current_app.config)
     now = datetime.now(UTC)
     notices = reminders.due_notices(db.session, now=now, settings=settings)
     db.session.rollback()

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Config
 
+from portal.services.payability import config_problems as policy_status_problems
+
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite file under instance/
@@ -46,7 +48,14 @@ DEFAULTS: dict[str, Any] = {
     # Alfamart's usual per-transaction limits; configurable, not contractual.
     "ALFA_MIN_AMOUNT": 10_000,
     "ALFA_MAX_AMOUNT": 5_000_000,
+    # Every status a policy may have (forms offer these; imports refuse others), and those whose
+    # bills the till may take. Stored lower-cased with single spaces.
+    "POLICY_STATUSES": ("aktif", "masa tenggang", "lapse", "batal", "berakhir"),
     "ACTIVE_POLICY_STATUSES": ("aktif",),
+    # Who the policyholder should contact when a bill cannot be paid at the store.
+    "INSURER_NAME": "PT Asuransi Demo Sejahtera",
+    "INSURER_PHONE": "1500-123",
+    "INSURER_EMAIL": "layanan@asuransi-demo.example",
     "DEFAULT_INFO": "Premi Asuransi",
     "DEFAULT_FOOTER_MESSAGE": "Terima kasih. Simpan struk ini sebagai  bukti bayar premi Anda.",
     # Logs: JSON lines on stdout ("text" for plain lines while developing).
@@ -156,7 +165,11 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PAYMENT_CODE_GRACE_DAYS": ("PAYMENT_CODE_GRACE_DAYS", _int),
     "ALFA_MIN_AMOUNT": ("ALFA_MIN_AMOUNT", _int),
     "ALFA_MAX_AMOUNT": ("ALFA_MAX_AMOUNT", _int),
+    "POLICY_STATUSES": ("POLICY_STATUSES", _list),
     "ACTIVE_POLICY_STATUSES": ("ACTIVE_POLICY_STATUSES", _list),
+    "INSURER_NAME": ("INSURER_NAME", _str),
+    "INSURER_PHONE": ("INSURER_PHONE", _str),
+    "INSURER_EMAIL": ("INSURER_EMAIL", _str),
     "DEFAULT_INFO": ("DEFAULT_INFO", _str),
     "DEFAULT_FOOTER_MESSAGE": ("DEFAULT_FOOTER_MESSAGE", _str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _str),
@@ -248,6 +261,7 @@ def check(config: Config) -> None:
         problems.append("DOKU_PREVIOUS_SECRET_KEY and DOKU_PREVIOUS_SECRET_KEY_UNTIL go together")
     if not 0 < config["ALFA_MIN_AMOUNT"] <= config["ALFA_MAX_AMOUNT"]:
         problems.append("ALFA_MIN_AMOUNT must be positive and not above ALFA_MAX_AMOUNT")
+    problems.extend(policy_status_problems(config))
     for key in ("DOKU_INQUIRY_TARGET", "DOKU_NOTIFICATION_TARGET"):
         target = config[key]
         if not target.startswith("/") or "?" in target:

@@ -10,6 +10,7 @@ import pytest
 
 from portal import create_app
 from portal.config import ConfigError, database_url
+from portal.services.inquiries import InquiryRules
 from tests.live import ROOT, server_environment
 
 
@@ -30,12 +31,16 @@ def test_environment_configures_the_app(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example/portal")
     monkeypatch.setenv("DOKU_INQUIRY_TARGET", "/alfa/doku/inquiry")
     monkeypatch.setenv("ALFA_MAX_AMOUNT", "9000000")
-    monkeypatch.setenv("ACTIVE_POLICY_STATUSES", "aktif, grace")
+    monkeypatch.setenv("ACTIVE_POLICY_STATUSES", "aktif, Masa  Tenggang")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/portal"
     assert app.config["DOKU_INQUIRY_TARGET"] == "/alfa/doku/inquiry"
     assert app.config["ALFA_MAX_AMOUNT"] == 9_000_000
-    assert app.config["ACTIVE_POLICY_STATUSES"] == ("aktif", "grace")
+    assert app.config["ACTIVE_POLICY_STATUSES"] == ("aktif", "Masa  Tenggang")
+    assert InquiryRules.from_config(app.config).payability.payable_statuses == {
+        "aktif",
+        "masa tenggang",
+    }
 
 
 def test_sqlite_under_instance_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,3 +96,11 @@ def test_gunicorn_without_secrets_exits_with_a_clear_message(tmp_path: Path) -> 
     )
     assert result.returncode != 0
     assert b"Cannot start: missing DOKU_SECRET_KEY" in result.stderr
+
+
+def test_a_payable_status_outside_the_vocabulary_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACTIVE_POLICY_STATUSES", "aktif, grace")
+    with pytest.raises(ConfigError, match="ACTIVE_POLICY_STATUSES has grace"):
+        create_app({"TESTING": True})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import smtplib
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -34,12 +34,29 @@ from portal.admin.forms import (
 from portal.admin.receipts import effective_defaults, footer_preview
 from portal.admin.routes import error_page
 from portal.extensions import db
-from portal.models import AuditEntry, Bill, BillState, Inquiry, Payment, Policy, Policyholder
+from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
 from portal.services import audit, billing_admin
 from portal.services.account_links import send_account_link
+from portal.services.bill_record import bill_record, open_exception_counts
 from portal.services.billing_admin import BillingError, BillLocked
+from portal.services.payability import PayabilityRules, Standing, standing
+from portal.services.portal_views import bill_refusal
 from portal.services.validation import InvalidFields
 from portal.web import code_settings, link_settings, mail_settings
+
+
+def payability_rules() -> PayabilityRules:
+    return PayabilityRules.from_config(current_app.config)
+
+
+def _offer_statuses(form: PolicyForm, current: str | None = None) -> PayabilityRules:
+    """The status choice: the configured vocabulary (and a stored stray, so it shows)."""
+    rules = payability_rules()
+    statuses = list(rules.policy_statuses)
+    if current is not None and current not in statuses:
+        statuses.append(current)
+    form.policy_status.choices = [(s, s) for s in statuses]
+    return rules
 
 
 def _history(entity: str, entity_id: int) -> list[AuditEntry]:
@@ -59,30 +76,38 @@ def _history(entity: str, entity_id: int) -> list[AuditEntry]:
 @bp.route("/bills")
 def bills() -> str:
     query = request.args.get("q", "")
-    state = request.args.get("state", "")
-    if state not in {s.value for s in BillState}:
-        state = ""
-    found = billing_admin.search_bills(db.session, query, state=state, page=page_arg())
+    chosen = request.args.get("state", "")
+    wanted = Standing(chosen) if chosen in {s.value for s in Standing} else None
+    open_exception = request.args.get("exceptions") == "open"
+    moment, rules = now(), payability_rules()
+    found = billing_admin.search_bills(
+        db.session, query, standing=wanted, open_exception=open_exception, now=moment,
+        rules=rules, page=page_arg(),
+    )  # fmt: skip
     return render_template(
-        "admin/bills.html", page=found, query=query, state=state, states=list(BillState)
+        "admin/bills.html",
+        page=found,
+        query=query,
+        state=wanted.value if wanted else "",
+        open_exception=open_exception,
+        states=list(Standing),
+        standings={b.id: standing(bill_refusal(b, now=moment, rules=rules)) for b in found.items},
+        exception_counts=open_exception_counts(db.session, [b.id for b in found.items]),
     )
 
 
 @bp.route("/bills/<int:bill_id>")
 def bill(bill_id: int) -> str:
-    item = db.get_or_404(Bill, bill_id)
-    payment = db.session.scalar(select(Payment).where(Payment.bill_id == item.id))
-    inquiries = db.session.scalars(
-        select(Inquiry)
-        .where(Inquiry.bill_id == item.id)
-        .order_by(Inquiry.received_at.desc())
-        .limit(10)
-    ).all()
+    record = bill_record(db.session, bill_id, now=now(), rules=payability_rules())
+    if record is None:
+        abort(404)
+    item = record.bill
     return render_template(
         "admin/bill.html",
         bill=item,
-        payment=payment,
-        inquiries=inquiries,
+        record=record,
+        payment=record.payment,
+        inquiries=record.inquiries,
         history=_history("bill", item.id),
         cancel_form=CancelForm(),
         expiry_form=ExpiryForm(),
@@ -182,12 +207,15 @@ def cancel_bill(bill_id: int) -> Any:
     item = db.get_or_404(Bill, bill_id)
     form = CancelForm()
     if not form.validate_on_submit():
-        return error_page(400, " ".join(e for es in form.errors.values() for e in es))
+        return error_page(400, " ".join(str(e) for es in form.errors.values() for e in es))
     try:
         billing_admin.cancel_bill(db.session, item, actor=staff(), note=form.note.data or "",
                                   now=now())  # fmt: skip
     except BillingError as exc:
         return _refused(item, exc)
+    except InvalidFields as exc:
+        db.session.rollback()
+        return error_page(400, str(exc), back=url_for("admin.bill", bill_id=item.id))
     db.session.commit()
     flash(_("Bill %(invoice)s is cancelled; the till now declines its code.",
             invoice=item.invoice_number), "success")  # fmt: skip
@@ -363,12 +391,13 @@ def policy(policy_id: int) -> str:
 def new_policy(holder_id: int) -> Any:
     holder = db.get_or_404(Policyholder, holder_id)
     form = PolicyForm()
+    rules = _offer_statuses(form)
     if form.validate_on_submit():
         try:
             item = billing_admin.create_policy(
                 db.session, holder, actor=staff(), number=form.policy_number.data or "",
                 type=form.policy_type.data or "", account_name=form.policy_account_name.data or "",
-                status=form.policy_status.data or "", now=now(),
+                status=form.policy_status.data or "", rules=rules, now=now(),
             )  # fmt: skip
         except InvalidFields as exc:
             db.session.rollback()
@@ -385,6 +414,7 @@ def new_policy(holder_id: int) -> Any:
 def edit_policy(policy_id: int) -> Any:
     item = db.get_or_404(Policy, policy_id)
     form = PolicyEditForm()
+    rules = _offer_statuses(form, current=item.status)
     form.policy_number.data = item.number
     if request.method == "GET":
         form.policy_type.data = item.type
@@ -395,7 +425,7 @@ def edit_policy(policy_id: int) -> Any:
             billing_admin.update_policy(
                 db.session, item, actor=staff(), type=form.policy_type.data or "",
                 account_name=form.policy_account_name.data or "",
-                status=form.policy_status.data or "", now=now(),
+                status=form.policy_status.data or "", rules=rules, now=now(),
             )  # fmt: skip
         except InvalidFields as exc:
             db.session.rollback()

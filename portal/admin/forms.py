@@ -8,7 +8,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.services.exceptions_admin import NOTE_MAX
@@ -48,7 +55,8 @@ class PolicyForm(FlaskForm):
     policy_account_name = StringField(
         _l("Account name"), validators=[DataRequired(), ImportRules()]
     )
-    policy_status = StringField(_l("Status"), validators=[DataRequired(), ImportRules()])
+    # Choices: the configured vocabulary (POLICY_STATUSES), set by the view.
+    policy_status = SelectField(_l("Status"), validators=[DataRequired()], choices=[])
 
 
 class PolicyEditForm(PolicyForm):
@@ -89,7 +97,13 @@ class ReceiptDefaultsForm(FlaskForm, ReceiptTextFields):
 
 
 class CancelForm(FlaskForm):
-    note = TextAreaField(_l("Why (kept in the audit log)"), validators=[Length(max=NOTE_MAX)])
+    note = TextAreaField(
+        _l("Why (shown on the bill and kept in the audit log)"),
+        validators=[
+            DataRequired(_l("Say why the bill is cancelled.")),
+            Length(max=NOTE_MAX),
+        ],
+    )
 
 
 class ExpiryForm(FlaskForm):

@@ -64,13 +64,7 @@ def init_app(app: Flask) -> None:
         inquiry_target=config["DOKU_INQUIRY_TARGET"],
         notification_target=config["DOKU_NOTIFICATION_TARGET"],
         max_body_bytes=config["DOKU_MAX_BODY_BYTES"],
-        rules=InquiryRules(
-            min_amount=config["ALFA_MIN_AMOUNT"],
-            max_amount=config["ALFA_MAX_AMOUNT"],
-            active_policy_statuses=frozenset(config["ACTIVE_POLICY_STATUSES"]),
-            default_info=config["DEFAULT_INFO"],
-            default_footer_message=config["DEFAULT_FOOTER_MESSAGE"],
-        ),
+        rules=InquiryRules.from_config(config),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -93,6 +94,8 @@ class Bill(Base):
     # NULL means "use the configured default" at inquiry time.
     info: Mapped[str | None] = mapped_column(String(INFO_MAX))
     footer_message: Mapped[str | None] = mapped_column(String(FOOTER_MESSAGE_MAX))
+    # Why staff cancelled it (required when cancelling; shown on the bill page).
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -58,6 +58,7 @@ from portal.services.accounts import (
     set_password,
 )
 from portal.services.barcodes import code128_svg, qr_svg
+from portal.services.contact import insurer_contact
 from portal.services.inquiries import InquiryRules
 from portal.services.money import format_rupiah
 from portal.web import LANGUAGE_COOKIE, link_settings, mail_settings
@@ -163,6 +164,9 @@ def _template_helpers() -> dict[str, Any]:
         "languages": current_app.config["LANGUAGES"],
         "here": _here(),
         "holder": current_holder(),
+        "insurer": insurer_contact(current_app.config),
+        "alfa_min_amount": current_app.config["ALFA_MIN_AMOUNT"],
+        "alfa_max_amount": current_app.config["ALFA_MAX_AMOUNT"],
     }
 
 
@@ -375,21 +379,16 @@ def language() -> Any:
 
 
 def _rules() -> InquiryRules:
-    config = current_app.config
-    return InquiryRules(
-        min_amount=config["ALFA_MIN_AMOUNT"],
-        max_amount=config["ALFA_MAX_AMOUNT"],
-        active_policy_statuses=frozenset(config["ACTIVE_POLICY_STATUSES"]),
-        default_info=config["DEFAULT_INFO"],
-        default_footer_message=config["DEFAULT_FOOTER_MESSAGE"],
-    )
+    return InquiryRules.from_config(current_app.config)
 
 
 @bp.route("/")
 @policyholder_required
 def dashboard() -> Any:
     now = utcnow()
-    policies = portal_views.policies_of(db.session, _holder().id, now=now)
+    policies = portal_views.policies_of(
+        db.session, _holder().id, now=now, rules=_rules().payability
+    )
     return render_template(
         "policyholder/dashboard.html", policies=policies, now=now, time_left=time_left
     )

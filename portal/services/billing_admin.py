@@ -11,11 +11,26 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
-from portal.models import Bill, BillState, PaymentCode, Policy, Policyholder, StaffUser
+from portal.models import (
+    Bill,
+    BillState,
+    PaymentCode,
+    PaymentException,
+    Policy,
+    Policyholder,
+    StaffUser,
+)
 from portal.services import audit
 from portal.services.paging import Page, paginate
+from portal.services.payability import (
+    PayabilityRules,
+    PolicyStatusError,
+    Standing,
+    live_code_join,
+    standing_sql,
+)
 from portal.services.payment_codes import CodeSettings, default_expiry, issue_code
 from portal.services.validation import InvalidFields, check_fields
 
@@ -43,14 +58,18 @@ def _digits(text: str) -> str:
 
 
 def search_bills(
-    session: Session, query: str = "", *, state: str = "", page: int = 1, per_page: int = 25
-) -> Page[Bill]:
+    session: Session, query: str = "", *, standing: Standing | None = None,
+    open_exception: bool = False, now: datetime, rules: PayabilityRules, page: int = 1,
+    per_page: int = 25,
+) -> Page[Bill]:  # fmt: skip
     """Bills whose policyholder name or email, policy number, invoice or any payment code
-    (live or retired) contains ``query``; newest first."""
+    (live or retired) contains ``query``, in ``standing`` (the payability rule's word for
+    them), with an open exception if asked; newest first."""
     statement: Select[Any] = (
         select(Bill)
         .join(Policy, Policy.id == Bill.policy_id)
         .join(Policyholder, Policyholder.id == Policy.policyholder_id)
+        .outerjoin(PaymentCode, live_code_join())
         .options(
             selectinload(Bill.payment_codes),
             selectinload(Bill.policy).selectinload(Policy.policyholder),
@@ -67,12 +86,20 @@ def search_bills(
         ]
         digits = _digits(query)
         if digits:
+            # Any code, live or retired: an alias, apart from the live code joined above.
+            any_code = aliased(PaymentCode)
             conditions.append(
-                exists().where(PaymentCode.bill_id == Bill.id, PaymentCode.code.like(f"%{digits}%"))
+                exists().where(any_code.bill_id == Bill.id, any_code.code.like(f"%{digits}%"))
             )
         statement = statement.where(or_(*conditions))
-    if state:
-        statement = statement.where(Bill.state == state)
+    if standing is not None:
+        statement = statement.where(standing_sql(standing, now=now, rules=rules))
+    if open_exception:
+        statement = statement.where(
+            exists().where(
+                PaymentException.bill_id == Bill.id, PaymentException.resolved_at.is_(None)
+            )
+        )
     statement = statement.order_by(Bill.created_at.desc(), Bill.id.desc())
     return paginate(session, statement, page, per_page)
 
@@ -202,15 +229,20 @@ def update_policyholder(
 # Policies.
 
 
+def _policy_status(status: str, rules: PayabilityRules) -> str:
+    try:
+        return rules.policy_status(status)
+    except PolicyStatusError as exc:
+        raise InvalidFields({"policy_status": [str(exc)]}) from exc
+
+
 def create_policy(
     session: Session, holder: Policyholder, *, actor: StaffUser, number: str, type: str,
-    account_name: str, status: str, now: datetime,
+    account_name: str, status: str, rules: PayabilityRules, now: datetime,
 ) -> Policy:  # fmt: skip
-    number, type, account_name, status = (v.strip() for v in (number, type, account_name, status))
-    check_fields(
-        policy_number=number, policy_type=type, policy_account_name=account_name,
-        policy_status=status,
-    )  # fmt: skip
+    number, type, account_name = (v.strip() for v in (number, type, account_name))
+    status = _policy_status(status, rules)
+    check_fields(policy_number=number, policy_type=type, policy_account_name=account_name)
     if session.scalar(select(Policy.id).where(Policy.number == number)) is not None:
         raise InvalidFields({"policy_number": [f"Policy {number} exists already."]})
     policy = Policy(
@@ -228,12 +260,13 @@ def create_policy(
 
 def update_policy(
     session: Session, policy: Policy, *, actor: StaffUser, type: str, account_name: str,
-    status: str, now: datetime,
+    status: str, rules: PayabilityRules, now: datetime,
 ) -> Policy:  # fmt: skip
     """Change a policy's type, account name or status. The number is the import's key for
     the policy, so it stays."""
-    type, account_name, status = (v.strip() for v in (type, account_name, status))
-    check_fields(policy_type=type, policy_account_name=account_name, policy_status=status)
+    type, account_name = (v.strip() for v in (type, account_name))
+    status = _policy_status(status, rules)
+    check_fields(policy_type=type, policy_account_name=account_name)
     before = policy_snapshot(policy)
     policy.type, policy.account_name, policy.status = type, account_name, status
     session.flush()
@@ -322,11 +355,15 @@ def cancel_bill(
     """Cancel an unpaid bill. Its code stays on record: the till is then told ``decline``,
     and money paid anyway becomes a ``cancelled_bill`` exception."""
     _require_unpaid(bill, "cancelled")
+    reason = note.strip()
+    if not reason:
+        raise InvalidFields({"note": ["Say why the bill is cancelled."]})
     before = bill_snapshot(bill)
     bill.state = BillState.CANCELLED.value
+    bill.cancel_reason = reason
     bill.updated_at = now
     session.flush()
-    after = bill_snapshot(bill) | ({"note": note.strip()} if note.strip() else {})
+    after = bill_snapshot(bill) | {"note": reason}
     audit.record(
         session, actor=actor, action="bill.cancel", entity="bill", entity_id=bill.id,
         before=before, after=after, now=now,

@@ -9,6 +9,7 @@ atomic on its own (see ``portal.api.routes.inquiry_connection``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -18,13 +19,14 @@ from sqlalchemy import Connection, bindparam, select
 
 from portal.models import (
     Bill,
-    BillState,
     Inquiry,
     PaymentCode,
     Policy,
     Policyholder,
     ReceiptDefaults,
 )
+from portal.services.payability import PayabilityRules, Refusal, reason, refusal
+from portal.services.receipt import effective_text
 from portal.services.sql import insert_unless_exists
 
 
@@ -40,11 +42,24 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InquiryRules:
-    min_amount: int
-    max_amount: int
-    active_policy_statuses: frozenset[str]
+    payability: PayabilityRules
     default_info: str
     default_footer_message: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> InquiryRules:
+        return cls(
+            payability=PayabilityRules.from_config(config),
+            default_info=config["DEFAULT_INFO"],
+            default_footer_message=config["DEFAULT_FOOTER_MESSAGE"],
+        )
+
+
+# What the inquiry answers for each reason the till would decline.
+_VERDICTS = {
+    Refusal.PAID: Verdict.BILLING_ALREADY_PAID,
+    Refusal.EXPIRED: Verdict.BILLING_WAS_EXPIRED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +83,7 @@ class Decision:
     verdict: Verdict
     bill: BillSnapshot | None = None
     reason: str | None = None
+    refusal: Refusal | None = None
 
 
 # Core tables, not ORM entities: the hot path needs rows, not objects.
@@ -106,11 +122,7 @@ _LOOKUP = (
 def decide(
     connection: Connection, payment_code: str, *, now: datetime, rules: InquiryRules
 ) -> Decision:
-    """What to answer for ``payment_code`` at ``now`` (UTC).
-
-    Order matters: a paid bill says so even after its code expired, a cancelled bill declines,
-    then expiry, then the policy and the till's amount limits.
-    """
+    """What to answer for ``payment_code`` at ``now`` (UTC), by the one payability rule."""
     row = connection.execute(_LOOKUP, {"code": payment_code}).first()
     if row is None:
         return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
@@ -121,8 +133,8 @@ def decide(
         invoice_number=invoice,
         amount=amount,
         due_date=due,
-        info=_first(info, default_info, rules.default_info),
-        footer_message=_first(footer, default_footer, rules.default_footer_message),
+        info=effective_text(info, default_info, rules.default_info),
+        footer_message=effective_text(footer, default_footer, rules.default_footer_message),
         customer_name=name,
         customer_email=email,
         policy_type=policy_type,
@@ -130,28 +142,17 @@ def decide(
         policy_account_name=account_name,
         policy_status=policy_status,
     )
-    if state == BillState.PAID:
-        return Decision(Verdict.BILLING_ALREADY_PAID, bill, "bill is paid")
-    if state == BillState.CANCELLED:
-        return Decision(Verdict.DECLINE, bill, "bill is cancelled")
-    if expires_at <= now:
-        return Decision(
-            Verdict.BILLING_WAS_EXPIRED, bill, f"code expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"
-        )
-    if policy_status not in rules.active_policy_statuses:
-        return Decision(Verdict.DECLINE, bill, f"policy status is {policy_status!r}")
-    if not rules.min_amount <= amount <= rules.max_amount:
-        return Decision(
-            Verdict.DECLINE,
-            bill,
-            f"amount {amount} is outside the Alfa limits {rules.min_amount}-{rules.max_amount}",
-        )
-    return Decision(Verdict.SUCCESS, bill)
-
-
-def _first(*values: str | None) -> str:
-    """The bill's own text, else the staff-edited default, else the configured one."""
-    return next(v for v in values if v is not None)
+    refused = refusal(
+        state=state, amount=amount, policy_status=policy_status, expires_at=expires_at,
+        now=now, rules=rules.payability,
+    )  # fmt: skip
+    if refused is None:
+        return Decision(Verdict.SUCCESS, bill)
+    why = reason(
+        refused, rules=rules.payability, policy_status=policy_status, amount=amount,
+        expires_at=expires_at,
+    )  # fmt: skip
+    return Decision(_VERDICTS.get(refused, Verdict.DECLINE), bill, why, refused)
 
 
 class RequestIdReused(Exception):

@@ -14,9 +14,10 @@ from enum import StrEnum
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.models import Bill, BillState, Payment, Policy, Policyholder, ReceiptDefaults
+from portal.models import Bill, Payment, Policy, Policyholder, ReceiptDefaults
 from portal.services.inquiries import InquiryRules
-from portal.services.receipt import ReceiptFooter, layout_footer
+from portal.services.payability import PayabilityRules, Refusal, refusal
+from portal.services.receipt import ReceiptFooter, effective_text, layout_footer
 
 
 class BillStatus(StrEnum):
@@ -28,12 +29,11 @@ class BillStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class NotPayable(StrEnum):
-    """Why an unpaid bill cannot be paid at a store now (the till would refuse it)."""
-
-    NO_CODE = "no_code"
-    POLICY_INACTIVE = "policy_inactive"
-    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
+_STATUS_OF_REFUSAL = {
+    Refusal.PAID: BillStatus.PAID,
+    Refusal.CANCELLED: BillStatus.CANCELLED,
+    Refusal.EXPIRED: BillStatus.EXPIRED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +59,15 @@ class BillSummary:
     amount: int
     due_date: date
     status: BillStatus
+    # Why the till would decline it now (the one rule, services/payability); None: payable.
+    refusal: Refusal | None
     payment_code: str | None
     expires_at: datetime | None
     payment: PaymentRecord | None
+
+    @property
+    def can_pay(self) -> bool:
+        return self.refusal is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +90,23 @@ class BillDetail:
     # What the till shows and prints for this bill (its own text, else the defaults).
     info: str
     footer: ReceiptFooter
-    not_payable: NotPayable | None
 
     @property
     def can_pay(self) -> bool:
-        return self.summary.status == BillStatus.UNPAID and self.not_payable is None
+        return self.summary.can_pay
+
+    @property
+    def refusal(self) -> Refusal | None:
+        return self.summary.refusal
 
 
-def _status(bill: Bill, now: datetime) -> BillStatus:
-    if bill.state == BillState.PAID:
-        return BillStatus.PAID
-    if bill.state == BillState.CANCELLED:
-        return BillStatus.CANCELLED
+def bill_refusal(bill: Bill, *, now: datetime, rules: PayabilityRules) -> Refusal | None:
+    """The one rule, for a loaded bill (its policy and codes loaded with it)."""
     code = bill.current_code
-    if code is not None and code.expires_at <= now:
-        return BillStatus.EXPIRED
-    return BillStatus.UNPAID
+    return refusal(
+        state=bill.state, amount=bill.amount, policy_status=bill.policy.status,
+        expires_at=code.expires_at if code is not None else None, now=now, rules=rules,
+    )  # fmt: skip
 
 
 def _payment_record(payment: Payment, bill: Bill) -> PaymentRecord:
@@ -119,14 +126,18 @@ def _payment_record(payment: Payment, bill: Bill) -> PaymentRecord:
     )
 
 
-def _summary(bill: Bill, payment: Payment | None, now: datetime) -> BillSummary:
+def _summary(
+    bill: Bill, payment: Payment | None, now: datetime, rules: PayabilityRules
+) -> BillSummary:
     code = bill.current_code
+    refused = bill_refusal(bill, now=now, rules=rules)
     return BillSummary(
         id=bill.id,
         invoice_number=bill.invoice_number,
         amount=bill.amount,
         due_date=bill.due_date,
-        status=_status(bill, now),
+        status=_STATUS_OF_REFUSAL.get(refused, BillStatus.UNPAID),  # type: ignore[arg-type]
+        refusal=refused,
         payment_code=code.code if code is not None else None,
         expires_at=code.expires_at if code is not None else None,
         payment=_payment_record(payment, bill) if payment is not None else None,
@@ -140,7 +151,9 @@ def _payments_by_bill(session: Session, bill_ids: list[int]) -> dict[int, Paymen
     return {p.bill_id: p for p in payments}
 
 
-def policies_of(session: Session, holder_id: int, *, now: datetime) -> list[PolicySummary]:
+def policies_of(
+    session: Session, holder_id: int, *, now: datetime, rules: PayabilityRules
+) -> list[PolicySummary]:
     """The policyholder's policies by number, each with its bills, latest due date first."""
     policies = session.scalars(
         select(Policy)
@@ -159,7 +172,7 @@ def policies_of(session: Session, holder_id: int, *, now: datetime) -> list[Poli
             account_name=policy.account_name,
             status=policy.status,
             bills=tuple(
-                _summary(bill, payments.get(bill.id), now)
+                _summary(bill, payments.get(bill.id), now, rules)
                 for bill in sorted(policy.bills, key=lambda b: (b.due_date, b.id), reverse=True)
             ),
         )
@@ -168,34 +181,16 @@ def policies_of(session: Session, holder_id: int, *, now: datetime) -> list[Poli
 
 
 def receipt_texts(session: Session, bill: Bill, rules: InquiryRules) -> tuple[str, str]:
-    """The info and footer the till gets for ``bill``, chosen as the inquiry chooses them:
-    the bill's own text, else the staff-edited default (row 1), else the configured one."""
+    """The info and footer the till gets for ``bill`` (services.receipt.effective_text)."""
     defaults = session.get(ReceiptDefaults, 1)
-    info = next(
-        v
-        for v in (bill.info, defaults.info if defaults else None, rules.default_info)
-        if v is not None
-    )
-    footer = next(
-        v
-        for v in (
+    return (
+        effective_text(bill.info, defaults.info if defaults else None, rules.default_info),
+        effective_text(
             bill.footer_message,
             defaults.footer_message if defaults else None,
             rules.default_footer_message,
-        )
-        if v is not None
+        ),
     )
-    return info, footer
-
-
-def _not_payable(bill: Bill, rules: InquiryRules) -> NotPayable | None:
-    if bill.current_code is None:
-        return NotPayable.NO_CODE
-    if bill.policy.status not in rules.active_policy_statuses:
-        return NotPayable.POLICY_INACTIVE
-    if not rules.min_amount <= bill.amount <= rules.max_amount:
-        return NotPayable.AMOUNT_OUT_OF_RANGE
-    return None
 
 
 def bill_of(
@@ -216,7 +211,7 @@ def bill_of(
     payment = _payments_by_bill(session, [bill.id]).get(bill.id)
     info, footer = receipt_texts(session, bill, rules)
     return BillDetail(
-        summary=_summary(bill, payment, now),
+        summary=_summary(bill, payment, now, rules.payability),
         customer_name=bill.policy.policyholder.name,
         policy_number=bill.policy.number,
         policy_type=bill.policy.type,
@@ -224,7 +219,6 @@ def bill_of(
         policy_status=bill.policy.status,
         info=info,
         footer=layout_footer(footer),
-        not_payable=_not_payable(bill, rules),
     )
 
 

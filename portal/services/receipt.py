@@ -53,6 +53,14 @@ def layout_footer(text: str) -> ReceiptFooter:
     )
 
 
+def effective_text(own: str | None, edited_default: str | None, configured: str) -> str:
+    """The info or footer the till gets: the bill's own text, else the default staff edited in
+    the back office, else the configured one. Inquiry, portal and back office all ask here."""
+    if own is not None:
+        return own
+    return configured if edited_default is None else edited_default
+
+
 def check_info(text: str) -> str:
     """Validate the info line shown at the till when the cashier looks the code up."""
     if len(text) > INFO_MAX:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import ReceiptDefaults, StaffUser
 from portal.services import audit
+from portal.services.receipt import effective_text
 from portal.services.validation import check_fields
 
 
@@ -34,8 +35,8 @@ def effective(
     info = row.info if row is not None else None
     footer = row.footer_message if row is not None else None
     return EffectiveDefaults(
-        info=configured_info if info is None else info,
-        footer_message=configured_footer if footer is None else footer,
+        info=effective_text(None, info, configured_info),
+        footer_message=effective_text(None, footer, configured_footer),
         info_edited=info is not None,
         footer_edited=footer is not None,
         updated_at=row.updated_at if row is not None else None,

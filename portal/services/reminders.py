@@ -8,16 +8,19 @@ overlap. A failed send releases the claim so the next run tries again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from portal.models import Bill, BillState, Payment, PaymentCode, Policy, Policyholder, ReminderSent
+from portal.models import Bill, Payment, PaymentCode, Policy, Policyholder, ReminderSent
 from portal.services.mail import Email
 from portal.services.money import format_rupiah
+from portal.services.payability import PayabilityRules, live_code_join, payable_sql
 from portal.services.payment_codes import WIB
 from portal.services.sql import insert_unless_exists
 
@@ -32,8 +35,18 @@ class NoticeKind(StrEnum):
 class ReminderSettings:
     days_before_due: int
     days_before_expiry: int
+    # Reminders tell people to pay at the store: only for bills the till would take.
+    payability: PayabilityRules
     # A receipt is not sent for payments older than this (e.g. on first deployment).
     receipt_window: timedelta = timedelta(days=3)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ReminderSettings:
+        return cls(
+            days_before_due=config["REMINDER_DAYS_BEFORE_DUE"],
+            days_before_expiry=config["REMINDER_DAYS_BEFORE_EXPIRY"],
+            payability=PayabilityRules.from_config(config),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +82,8 @@ def due_notices(session: Session, *, now: datetime, settings: ReminderSettings) 
         select(*_bill_columns(), PaymentCode.code, PaymentCode.expires_at)
         .join(Policy, Policy.id == Bill.policy_id)
         .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-        .join(PaymentCode, (PaymentCode.bill_id == Bill.id) & PaymentCode.retired_at.is_(None))
-        .where(Bill.state == BillState.UNPAID, PaymentCode.expires_at > now)
+        .join(PaymentCode, live_code_join())
+        .where(payable_sql(now=now, rules=settings.payability))
     )
     today = now.astimezone(WIB).date()
     for row in session.execute(

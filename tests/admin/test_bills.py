@@ -272,12 +272,26 @@ def test_cancelling_a_bill_makes_the_inquiry_answer_decline(
     assert json.loads(entry.after or "{}")["note"] == "policy ended"
 
 
+def test_cancelling_requires_a_reason_that_the_bill_page_then_shows(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    bill = make_bill(session)
+    session.commit()
+    refused = post(admin_client, f"/admin/bills/{bill.id}/cancel", {"note": "  "})
+    assert refused.status_code == 400
+    session.expire_all()
+    assert session.get(Bill, bill.id).state == BillState.UNPAID  # type: ignore[union-attr]
+    post(admin_client, f"/admin/bills/{bill.id}/cancel", {"note": "Policy surrendered early"})
+    page = text(admin_client.get(f"/admin/bills/{bill.id}"))
+    assert "Policy surrendered early" in page
+
+
 def test_a_cancelled_bill_cannot_be_cancelled_again(
     admin_client: FlaskClient, session: Session
 ) -> None:
     bill = make_bill(session, state=BillState.CANCELLED)
     session.commit()
-    response = post(admin_client, f"/admin/bills/{bill.id}/cancel")
+    response = post(admin_client, f"/admin/bills/{bill.id}/cancel", {"note": "again"})
     assert response.status_code == 409
     assert "is cancelled" in text(response)
 

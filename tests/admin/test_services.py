@@ -33,7 +33,7 @@ def test_a_rolled_back_change_leaves_no_audit_row_and_no_change(
 ) -> None:
     bill = make_bill(session)
     audit_before = _audit_count(session)
-    billing_admin.cancel_bill(session, bill, actor=actor, note="", now=NOW)
+    billing_admin.cancel_bill(session, bill, actor=actor, note="duplicate", now=NOW)
     assert _audit_count(session) == audit_before + 1  # flushed, in the same transaction
     session.rollback()
     assert _audit_count(session) == audit_before
@@ -77,7 +77,7 @@ def test_a_settled_bill_is_locked(session: Session, actor: StaffUser, state: Bil
             footer_message="", now=NOW,
         )  # fmt: skip
     with pytest.raises(BillLocked):
-        billing_admin.cancel_bill(session, bill, actor=actor, note="", now=NOW)
+        billing_admin.cancel_bill(session, bill, actor=actor, note="duplicate", now=NOW)
     with pytest.raises(BillLocked):
         billing_admin.extend_code(
             session, bill, actor=actor, expires_at=NOW + timedelta(days=400), now=NOW

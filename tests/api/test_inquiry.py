@@ -194,7 +194,11 @@ def test_amount_outside_the_alfa_limits_answers_decline(
 def test_limits_and_active_statuses_come_from_configuration(
     make_app: Any, session: Session
 ) -> None:
-    app = make_app(ALFA_MAX_AMOUNT=20_000_000, ACTIVE_POLICY_STATUSES=("aktif", "grace"))
+    app = make_app(
+        ALFA_MAX_AMOUNT=20_000_000,
+        POLICY_STATUSES=("aktif", "grace", "lapse"),
+        ACTIVE_POLICY_STATUSES=("aktif", "grace"),
+    )
     big = make_bill(session, amount=7_500_000, policy_status="grace")
     status, _ = _ask(app.test_client(), live_code(big))
     assert status == 200

@@ -121,7 +121,8 @@ def test_paid_bill_shows_when_it_was_paid_and_its_receipt_but_no_code(
     ("expired", "Kode pembayaran ini kedaluwarsa pada"),
     ("cancelled", "Tagihan ini dibatalkan"),
     ("lapsed", "tidak dapat dibayar di gerai selama polis tidak aktif (status: lapse)"),
-    ("too_big", "Gerai Alfa Group tidak dapat menerima jumlah ini"),
+    ("too_big", "Gerai Alfa Group menerima paling banyak Rp 5.000.000"),
+    ("too_small", "Gerai Alfa Group menerima paling sedikit Rp 10.000"),
 ])  # fmt: skip
 def test_bill_that_cannot_be_paid_at_the_store_says_why_and_shows_no_code(
     client: FlaskClient, session: Session, kind: str, message: str
@@ -132,12 +133,18 @@ def test_bill_that_cannot_be_paid_at_the_store_says_why_and_shows_no_code(
         "cancelled": {"state": BillState.CANCELLED},
         "lapsed": {"policy_status": "lapse"},
         "too_big": {"amount": 7_500_000},
+        "too_small": {"amount": 9_999},
     }[kind]  # type: ignore[assignment]
     bill = add_bill(session, holder, **options)  # type: ignore[arg-type]
     log_in(client, holder.email)
-    html = page_text(client.get(f"/bills/{bill.id}"))
-    assert message in html
-    assert 'class="barcode"' not in html and "data-copy" not in html
+    for page in (f"/bills/{bill.id}", "/"):  # the dashboard says the same as the bill page
+        html = page_text(client.get(page))
+        assert message in html, page
+        assert 'class="barcode"' not in html and "data-copy" not in html
+        # Neither the code nor the steps to pay it: the till would decline them.
+        assert bill.code[:4] + "</span>" not in html and "Cara membayar" not in html, page
+        if kind != "cancelled":
+            assert "Silakan hubungi PT Asuransi Demo Sejahtera: telepon 1500-123" in html, page
 
 
 def test_payment_history_lists_paid_at_in_wib_store_and_transaction_reference(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.models import BillState
+from portal.services.payability import PayabilityRules
 from portal.services.payment_codes import WIB
 from portal.services.payments import PaymentReport, apply_report
 from portal.services.reminders import NoticeKind, ReminderSettings, claim, due_notices
@@ -20,7 +21,16 @@ from tests.smtp import smtp_server
 
 NOW = datetime.now(UTC)
 TODAY = NOW.astimezone(WIB).date()
-SETTINGS = ReminderSettings(days_before_due=3, days_before_expiry=2)
+SETTINGS = ReminderSettings(
+    days_before_due=3,
+    days_before_expiry=2,
+    payability=PayabilityRules(
+        min_amount=10_000,
+        max_amount=5_000_000,
+        policy_statuses=("aktif", "lapse"),
+        payable_statuses=frozenset({"aktif"}),
+    ),
+)
 
 
 def _kinds(session: Session) -> set[tuple[str, str]]:
