@@ -25,6 +25,7 @@ from portal.models import StaffUser
 from portal.services.accounts import authenticate_staff
 from portal.services.dashboard import summary
 from portal.services.money import format_rupiah
+from portal.services.payability import PayabilityRules
 from portal.services.payment_codes import WIB
 
 # Pages anyone may open: the login page itself.
@@ -184,7 +185,10 @@ def logout() -> Response:
 
 @bp.route("/")
 def dashboard() -> str:
-    return render_template("admin/dashboard.html", board=summary(db.session, now=now()))
+    rules = PayabilityRules.from_config(current_app.config)
+    return render_template(
+        "admin/dashboard.html", board=summary(db.session, now=now(), rules=rules)
+    )
 
 
 from portal.admin import billing, cli, imports, monitoring, receipts  # noqa: E402,F401

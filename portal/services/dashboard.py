@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Bill, BillState, Inquiry, Payment, PaymentException
+from portal.models import Bill, BillState, Inquiry, Payment, PaymentCode, PaymentException, Policy
+from portal.services.payability import (
+    PayabilityRules,
+    Refusal,
+    Standing,
+    live_code_join,
+    refusal_sql,
+    standing,
+)
 from portal.services.payment_codes import WIB
 from portal.services.reports import wib_day_bounds
 
@@ -23,6 +31,8 @@ class Tally:
 class Dashboard:
     today: datetime  # WIB
     unpaid: Tally
+    # The unpaid bills by what the till would do with them now (payable, declined, expired).
+    unpaid_by_standing: dict[Standing, Tally]
     paid_today: Tally
     paid_this_month: Tally
     inquiries_today: int
@@ -40,16 +50,34 @@ def _paid_between(session: Session, since: datetime, until: datetime) -> Tally:
     return Tally(int(count), int(amount))
 
 
-def summary(session: Session, *, now: datetime) -> Dashboard:
+def _unpaid_by_standing(
+    session: Session, *, now: datetime, rules: PayabilityRules
+) -> dict[Standing, Tally]:
+    refused = refusal_sql(now=now, rules=rules).label("refusal")
+    tallies: dict[Standing, list[int]] = {
+        s: [0, 0] for s in (Standing.PAYABLE, Standing.DECLINED, Standing.EXPIRED)
+    }
+    for refusal, count, amount in session.execute(
+        select(refused, func.count(Bill.id), func.coalesce(func.sum(Bill.amount), 0))
+        .join(Policy, Policy.id == Bill.policy_id)
+        .outerjoin(PaymentCode, live_code_join())
+        .where(Bill.state == BillState.UNPAID.value)
+        .group_by(refused)
+    ):
+        tally = tallies[standing(Refusal(refusal) if refusal is not None else None)]
+        tally[0] += int(count)
+        tally[1] += int(amount)
+    return {s: Tally(count, amount) for s, (count, amount) in tallies.items()}
+
+
+def summary(session: Session, *, now: datetime, rules: PayabilityRules) -> Dashboard:
     """Days and months are WIB ones: "today" is the cashier's today in Jakarta."""
     local = now.astimezone(WIB)
     day_start, day_end = wib_day_bounds(local.date(), local.date())
     month_start, _ = wib_day_bounds(local.date().replace(day=1), local.date())
-    unpaid_count, unpaid_amount = session.execute(
-        select(func.count(Bill.id), func.coalesce(func.sum(Bill.amount), 0)).where(
-            Bill.state == BillState.UNPAID.value
-        )
-    ).one()
+    by_standing = _unpaid_by_standing(session, now=now, rules=rules)
+    unpaid_count = sum(t.count for t in by_standing.values())
+    unpaid_amount = sum(t.amount for t in by_standing.values())
     verdicts: dict[str, int] = {
         verdict: int(count)
         for verdict, count in session.execute(
@@ -70,7 +98,8 @@ def summary(session: Session, *, now: datetime) -> Dashboard:
     }
     return Dashboard(
         today=local,
-        unpaid=Tally(int(unpaid_count), int(unpaid_amount)),
+        unpaid=Tally(unpaid_count, unpaid_amount),
+        unpaid_by_standing=by_standing,
         paid_today=_paid_between(session, day_start, day_end),
         paid_this_month=_paid_between(session, month_start, day_end),
         inquiries_today=sum(verdicts.values()),

@@ -184,7 +184,7 @@ def test_the_dashboard_counts_in_wib_days(
     # Unpaid: only the mismatch bill (the paid one is paid, the cancelled one owes nothing).
     assert 'id="tile-unpaid"' in page
     unpaid = page.split('id="tile-unpaid"')[1].split("</a>")[0]
-    assert "Rp 200.000" in unpaid and "1 bills" in unpaid
+    assert "Rp 200.000" in unpaid and "1 bill<" in unpaid
     paid_today = page.split('id="tile-paid-today"')[1].split("</a>")[0]
     assert "Rp 150.000" in paid_today
     assert 'id="inquiries-today">3<' in page
@@ -197,6 +197,7 @@ def test_a_payment_yesterday_in_jakarta_is_not_paid_today(
     admin_client: FlaskClient, session: Session
 ) -> None:
     from portal.services.dashboard import summary
+    from portal.services.payability import PayabilityRules
 
     bill = make_bill(session)
     now = datetime.now(UTC)
@@ -205,7 +206,8 @@ def test_a_payment_yesterday_in_jakarta_is_not_paid_today(
         admin_client,
         notification_body_for(bill, transaction_date=start_of_today_wib - timedelta(minutes=1)),
     )
-    board = summary(session, now=now)
+    rules = PayabilityRules.from_config(admin_client.application.config)
+    board = summary(session, now=now, rules=rules)
     session.commit()
     assert board.paid_today.count == 0
     expected_month = 1 if start_of_today_wib.day != 1 else 0
@@ -242,3 +244,24 @@ def test_the_audit_log_is_read_only(admin_client: FlaskClient, session: Session)
         response = getattr(admin_client, method)(f"/admin/audit/{entry.id}")
         assert response.status_code in (400, 405)
     assert len(audit_rows(session)) == 1
+
+
+def test_the_dashboard_splits_unpaid_bills_by_what_the_till_would_do(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    make_bill(session, amount=100_000)
+    make_bill(session, amount=7_500_000)  # above the Alfa limit: declined
+    make_bill(session, amount=120_000, policy_status="lapse")  # declined
+    make_bill(session, amount=130_000, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    session.commit()
+    page = text(admin_client.get("/admin/"))
+
+    def line(standing: str) -> str:
+        return page.split(f'id="unpaid-{standing}"')[1].split("</li>")[0]
+
+    assert "1 bill," in line("payable") and "Rp 100.000" in line("payable")
+    assert "2 bills" in line("declined") and "Rp 7.620.000" in line("declined")
+    assert "1 bill," in line("expired") and "Rp 130.000" in line("expired")
+    # Each links to the bill list filtered the same way.
+    listed = text(admin_client.get("/admin/bills?state=declined"))
+    assert listed.count("declined at the till</span>") == 2
