@@ -237,3 +237,31 @@ def test_a_viewer_browses_without_change_buttons(
     assert page.locator("#cancel-bill").count() == 0
     assert page.locator("nav.mainnav >> text=Import").count() == 0
     screenshot(page, "admin-viewer-bill")
+
+
+def test_a_paid_bill_with_a_second_payment_shows_the_open_exception_on_its_page(
+    page: Any, live_url: str, session: Session, client: FlaskClient
+) -> None:
+    email = make_staff(session, StaffRole.ADMIN).email
+    bill = make_bill(session, amount=200_000, customer_name="Dewi Lestari")
+    bill_id = bill.id
+    assert notify(client, notification_body_for(bill)).status_code == 200
+    second = notification_body_for(bill, agent_trx_id="9911", original_request_id=str(uuid.uuid4()))
+    assert notify(client, second).status_code == 200
+    exception_id = session.scalar(
+        select(PaymentException.id).where(PaymentException.kind == "second_payment")
+    )
+    session.commit()
+    log_in(page, live_url, email)
+    page.goto(f"{live_url}/admin/bills?exceptions=open")
+    row = page.locator("#bills tbody tr")
+    assert row.count() == 1
+    assert "paid" in row.inner_text() and "1 open exception" in row.inner_text()
+    row.locator("a").first.click()
+    page.wait_for_url(f"{live_url}/admin/bills/{bill_id}")
+    assert "already paid" in page.locator("#till-verdict").inner_text()
+    assert "second_payment" in page.locator("#open-exceptions").inner_text()
+    assert page.locator("#bill-notifications tbody tr").count() == 2
+    screenshot(page, "admin-bill-with-open-exception")
+    page.click(f"#open-exceptions >> text=#{exception_id}")
+    page.wait_for_url(f"{live_url}/admin/exceptions/{exception_id}")

@@ -228,3 +228,26 @@ def test_text_meets_wcag_aa_contrast(page: Any, live_url: str, scene: Scene) -> 
         " p.style.color = '#aaa'; document.querySelector('main').append(p); }"
     )
     assert [f for f in page.evaluate(CONTRAST) if f.endswith("faint")]
+
+
+def test_a_bill_above_the_alfa_limit_shows_why_and_whom_to_call_but_no_code(
+    page: Any, live_url: str, session: Session, csp_violations: list[str]
+) -> None:
+    holder = make_holder(session)
+    payable = add_bill(session, holder, amount=150_000)
+    too_big = add_bill(session, holder, amount=7_500_000)
+    session.commit()
+    log_in(page, live_url, holder)
+    # The dashboard: the payable bill shows its code; the one the till declines does not.
+    codes = page.locator("p.code").all_inner_texts()
+    assert [c.replace("\n", "").replace(" ", "") for c in codes] == [payable.code]
+    notice = page.locator(".notice-warn").inner_text()
+    assert "paling banyak Rp 5.000.000" in notice
+    assert "PT Asuransi Demo Sejahtera" in notice and "1500-123" in notice
+    screenshot(page, "portal-dashboard-declined-bill")
+    page.goto(f"{live_url}/bills/{too_big.id}")
+    assert page.locator("p.code").count() == 0 and page.locator("svg.barcode").count() == 0
+    assert page.locator("#steps-title").count() == 0  # no "Cara membayar"
+    assert "paling banyak Rp 5.000.000" in page.locator(".notice-warn").inner_text()
+    screenshot(page, "portal-bill-declined")
+    assert csp_violations == []
