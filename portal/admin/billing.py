@@ -4,11 +4,13 @@ replace its payment code; send a policyholder's activation link."""
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from portal.admin import bp
@@ -59,6 +61,12 @@ def _offer_statuses(form: PolicyForm, current: str | None = None) -> PayabilityR
     return rules
 
 
+def _standings(bills: Sequence[Bill]) -> dict[int, Standing]:
+    """Each bill's standing by the payability rule (bills loaded with policy and codes)."""
+    moment, rules = now(), payability_rules()
+    return {b.id: standing(bill_refusal(b, now=moment, rules=rules)) for b in bills}
+
+
 def _history(entity: str, entity_id: int) -> list[AuditEntry]:
     return list(
         db.session.scalars(
@@ -91,7 +99,7 @@ def bills() -> str:
         state=wanted.value if wanted else "",
         open_exception=open_exception,
         states=list(Standing),
-        standings={b.id: standing(bill_refusal(b, now=moment, rules=rules)) for b in found.items},
+        standings=_standings(found.items),
         exception_counts=open_exception_counts(db.session, [b.id for b in found.items]),
     )
 
@@ -379,10 +387,18 @@ def policies() -> str:
 def policy(policy_id: int) -> str:
     item = db.get_or_404(Policy, policy_id)
     bills_on_policy = db.session.scalars(
-        select(Bill).where(Bill.policy_id == item.id).order_by(Bill.due_date.desc(), Bill.id.desc())
+        select(Bill)
+        .where(Bill.policy_id == item.id)
+        .options(selectinload(Bill.payment_codes), selectinload(Bill.policy))
+        .order_by(Bill.due_date.desc(), Bill.id.desc())
     ).all()
     return render_template(
-        "admin/policy.html", policy=item, bills=bills_on_policy, history=_history("policy", item.id)
+        "admin/policy.html",
+        policy=item,
+        bills=bills_on_policy,
+        standings=_standings(bills_on_policy),
+        exception_counts=open_exception_counts(db.session, [b.id for b in bills_on_policy]),
+        history=_history("policy", item.id),
     )
 
 

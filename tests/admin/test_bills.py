@@ -393,3 +393,26 @@ def test_policy_page_lists_its_bills(admin_client: FlaskClient, session: Session
     make_bill(session, policyholder=policy.policyholder)
     session.commit()
     assert bill.invoice_number in text(admin_client.get(f"/admin/policies/{bill.policy_id}"))
+
+
+def test_bill_list_filters_by_what_the_till_would_do(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    payable = make_bill(session).invoice_number
+    expired = make_bill(session, expires_at=datetime.now(UTC) - timedelta(seconds=1)).invoice_number
+    lapsed = make_bill(session, policy_status="lapse").invoice_number
+    paid = make_bill(session, state=BillState.PAID).invoice_number
+    session.commit()
+    found = {
+        state: text(admin_client.get(f"/admin/bills?state={state}"))
+        for state in ("payable", "expired", "declined", "paid")
+    }
+    for state, invoice in (("payable", payable), ("expired", expired), ("declined", lapsed),
+                           ("paid", paid)):  # fmt: skip
+        assert invoice in found[state]
+        others = {payable, expired, lapsed, paid} - {invoice}
+        assert not any(other in found[state] for other in others), state
+    # An expired code is not "unpaid" any more on the bill's own page either.
+    bill_id = session.scalar(select(Bill.id).where(Bill.invoice_number == expired))
+    page = text(admin_client.get(f"/admin/bills/{bill_id}"))
+    assert "state-expired" in page and "has expired" in page
