@@ -19,6 +19,7 @@ from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.models import AuditEntry
 from portal.services import audit, spreadsheets
+from portal.services.money import format_rupiah
 from portal.services.payment_codes import WIB
 
 # Days the date filters accept: beyond them a typo (``9999-12-31``) is a form error.
@@ -36,6 +37,7 @@ ENTITY_NAMES = {
     "import": _l("Bill import"),
 }
 SINGLE_RECORDS = frozenset({"receipt_defaults"})  # one row: no number to show
+MONEY_FIELDS = frozenset({"amount"})  # whole rupiah, shown as staff read money
 
 
 def _within_days(form: FlaskForm, field: Any) -> None:
@@ -88,6 +90,14 @@ def record_name(entry: AuditEntry) -> str:
     if entry.entity_id and entry.entity not in SINGLE_RECORDS:
         return f"{name} #{entry.entity_id}"
     return name
+
+
+def shown_value(field: str, value: str | None) -> str:
+    if value is None:
+        return "-"
+    if field in MONEY_FIELDS and value.isdigit():
+        return format_rupiah(int(value))
+    return value
 
 
 RECORD_PAGES = {
@@ -164,4 +174,5 @@ def audit_entry(entry_id: int) -> str:
         record=record_name(entry),
         link=record_link(entry),
         entity=entity_name(entry.entity),
+        shown=shown_value,
     )

@@ -187,7 +187,8 @@ def test_the_entry_shows_only_the_fields_that_changed(
     page = text(admin_client.get(f"/admin/audit/{entry.id}"))
     table = page.split('id="diff"')[1].split("</table>")[0]
     assert '<tr data-field="amount"><th scope="row">amount</th>' in table
-    assert '<td class="before">150000</td>' in table and '<td class="after">175000</td>' in table
+    assert '<td class="before">Rp 150.000</td>' in table
+    assert '<td class="after">Rp 175.000</td>' in table
     for unchanged in ("due_date", "footer_message", "invoice_number", "state"):
         assert f'data-field="{unchanged}"' not in table
 

@@ -16,7 +16,9 @@ from portal.services import audit
 ROWS = 20_000
 
 
-def test_recording_20000_import_rows_reads_nothing_and_writes_them_at_the_commit(session: Session) -> None:
+def test_recording_20000_import_rows_reads_nothing_and_writes_them_at_the_commit(
+    session: Session,
+) -> None:
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
