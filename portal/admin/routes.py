@@ -1,7 +1,7 @@
 """Staff pages: logging in, the guard on every other page, the dashboard, error pages.
 
-The other pages live in ``billing``, ``imports``, ``receipts`` and ``monitoring``; each view
-parses its form, calls a service, commits once and renders.
+The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring`` and
+``audit_log``; each view parses its form, calls a service, commits once and renders.
 """
 
 from __future__ import annotations
