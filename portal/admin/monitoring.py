@@ -1,4 +1,5 @@
-"""Looking at what happened: DOKU traffic, the exceptions queue, reconciliation, audit log."""
+"""Looking at what happened: DOKU traffic, the exceptions queue, reconciliation (the audit
+log is in ``audit_log``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from portal.models import (
     PaymentException,
     ReceivedNotification,
 )
-from portal.services import audit, exceptions_admin, traffic
+from portal.services import exceptions_admin, traffic
 from portal.services.payment_codes import WIB
 from portal.services.reports import payments_csv, payments_report
 
@@ -174,42 +175,3 @@ def reconciliation() -> Any:
     if request.args.get("format") == "csv":
         return _csv_response(payments_csv(report), f"payments-{start}-to-{end}.csv")
     return render_template("admin/reconciliation.html", report=report, start=start, end=end)
-
-
-# Audit log.
-
-
-def _audit_filter() -> audit.AuditFilter:
-    return audit.AuditFilter(
-        actor=request.args.get("actor", ""),
-        action=request.args.get("action", ""),
-        entity=request.args.get("entity", ""),
-        entity_id=request.args.get("entity_id", ""),
-        start=date_arg("from"),
-        end=date_arg("to"),
-    )
-
-
-@bp.route("/audit")
-def audit_log() -> Any:
-    filters = _audit_filter()
-    if request.args.get("format") == "csv":
-        rows = audit.all_entries(db.session, filters)
-        return _csv_response(audit.audit_csv(rows), f"audit-{now().astimezone(WIB):%Y%m%d}.csv")
-    return render_template(
-        "admin/audit.html",
-        page=audit.entries(db.session, filters, page_arg()),
-        filters=filters,
-        actions=audit.actions(db.session),
-    )
-
-
-@bp.route("/audit/<int:entry_id>")
-def audit_entry(entry_id: int) -> str:
-    entry = db.get_or_404(AuditEntry, entry_id)
-    return render_template(
-        "admin/audit_entry.html",
-        entry=entry,
-        before=traffic.pretty_json(entry.before),
-        after=traffic.pretty_json(entry.after),
-    )

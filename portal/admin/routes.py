@@ -1,7 +1,7 @@
 """Staff pages: logging in, the guard on every other page, the dashboard, error pages.
 
-The other pages live in ``billing``, ``imports``, ``receipts`` and ``monitoring``; each view
-parses its form, calls a service, commits once and renders.
+The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring`` and
+``audit_log``; each view parses its form, calls a service, commits once and renders.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from portal.admin.common import now
 from portal.admin.forms import ActionForm, LoginForm
 from portal.extensions import db, limiter, login_manager
 from portal.models import StaffUser
+from portal.services import audit
 from portal.services.accounts import authenticate_staff
+from portal.services.audit import LoginArea, LoginEvent
 from portal.services.dashboard import summary
 from portal.services.money import format_rupiah
 from portal.services.payability import PayabilityRules
@@ -120,10 +122,26 @@ def csrf_error(exc: CSRFError) -> Response:
 @bp.errorhandler(404)
 @bp.errorhandler(429)
 def http_error(exc: HTTPException) -> Response:
+    if exc.code == 429 and request.endpoint == "admin.login":
+        db.session.rollback()
+        _audit_login(LoginEvent.LOCKOUT, request.form.get("email", ""), None)
+        db.session.commit()
     return error_page(exc.code or 500)
 
 
 # Logging in and out.
+
+
+def _audit_login(event: LoginEvent, email: str, account: StaffUser | None) -> None:
+    audit.record_login_event(
+        db.session,
+        area=LoginArea.STAFF,
+        event=event,
+        email=email,
+        account=account,
+        remote_addr=request.remote_addr,
+        now=now(),
+    )
 
 
 def _login_account_key() -> str:
@@ -165,18 +183,24 @@ def login() -> Any:
         staff = authenticate_staff(db.session, form.email.data or "", form.password.data or "",
                                    now=now())  # fmt: skip
         if staff is not None:
+            _audit_login(LoginEvent.LOGIN, staff.email, staff)
             db.session.commit()
             target = _safe_next(request.args.get("next"))
             session.clear()  # nothing from before the login carries over
             login_user(staff)
             return redirect(target)
         db.session.rollback()
+        _audit_login(LoginEvent.LOGIN_FAILED, form.email.data or "", None)
+        db.session.commit()
         flash(_("Wrong email or password."), "error")
     return render_template("admin/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    user = current_user._get_current_object()  # require_staff let only staff in
+    _audit_login(LoginEvent.LOGOUT, user.email, user)
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
@@ -191,4 +215,4 @@ def dashboard() -> str:
     )
 
 
-from portal.admin import billing, cli, imports, monitoring, receipts  # noqa: E402,F401
+from portal.admin import audit_log, billing, cli, imports, monitoring, receipts  # noqa: E402,F401

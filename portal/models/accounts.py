@@ -45,8 +45,15 @@ class StaffUser(LoginAccount, Base):
         return self.role == StaffRole.ADMIN
 
 
+# "import:<file name> by <staff email>" fits: a staged file's name is at most 200 characters.
+AUDIT_ACTOR_MAX = 400
+AUDIT_LABEL_MAX = 200
+ADDRESS_MAX = 45  # an IPv6 address written out in full
+
+
 class AuditEntry(Base):
-    """One change made by a person: who, when, what, before and after. Never updated."""
+    """One change made by a person (or a login, failed login, lockout, logout): who, when,
+    what, before and after. Never updated."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -58,10 +65,14 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     # Kept as written at the time: the account may be renamed later.
-    actor: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    actor: Mapped[str] = mapped_column(String(AUDIT_ACTOR_MAX))
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
+    # The record as people know it when the row was written (an invoice number, a policy
+    # number, an email); NULL on rows written before labels were kept.
+    entity_label: Mapped[str | None] = mapped_column(String(AUDIT_LABEL_MAX))
+    remote_addr: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))  # logins only
     before: Mapped[str | None] = mapped_column(Text)  # JSON
     after: Mapped[str | None] = mapped_column(Text)  # JSON
 

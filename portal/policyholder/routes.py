@@ -47,7 +47,7 @@ from portal.policyholder.forms import (
     LogoutForm,
     SetPasswordForm,
 )
-from portal.services import portal_views
+from portal.services import audit, portal_views
 from portal.services.account_links import send_account_link
 from portal.services.accounts import (
     PASSWORD_MIN,
@@ -57,6 +57,7 @@ from portal.services.accounts import (
     authenticate_policyholder,
     set_password,
 )
+from portal.services.audit import LoginArea, LoginEvent
 from portal.services.barcodes import code128_svg, qr_svg
 from portal.services.contact import insurer_contact
 from portal.services.inquiries import InquiryRules
@@ -190,6 +191,9 @@ def _error_page(exc: HTTPException) -> Any:
         title = _("This form has expired")
         message = _("Go back, reload the page and try again.")
     elif isinstance(exc, RateLimitExceeded):
+        if request.endpoint == "policyholder.login":
+            _audit_login(LoginEvent.LOCKOUT, request.form.get("email", ""), None)
+            db.session.commit()
         title = _("Too many attempts")
         wait = format_timedelta(timedelta(seconds=exc.limit.limit.get_expiry()), threshold=1)
         message = _("For your security, please wait %(wait)s before trying again.", wait=wait)
@@ -203,6 +207,18 @@ def _error_page(exc: HTTPException) -> Any:
 
 
 # --- logging in and out -------------------------------------------------------------------
+
+
+def _audit_login(event: LoginEvent, email: str, account: Policyholder | None) -> None:
+    audit.record_login_event(
+        db.session,
+        area=LoginArea.POLICYHOLDER,
+        event=event,
+        email=email,
+        account=account,
+        remote_addr=request.remote_addr,
+        now=utcnow(),
+    )
 
 
 def _address_limit() -> str:
@@ -256,10 +272,13 @@ def login() -> Any:
             chosen = request.cookies.get(LANGUAGE_COOKIE)
             if holder.language is None and chosen in current_app.config["LANGUAGES"]:
                 holder.language = chosen
+            _audit_login(LoginEvent.LOGIN, holder.email, holder)
             db.session.commit()
             login_user(holder, remember=bool(form.remember.data))
             response = redirect(safe_next(request.args.get("next")) or url_for(".dashboard"))
             return _remember_language(response, holder.language or _language())
+        _audit_login(LoginEvent.LOGIN_FAILED, form.email.data or "", None)
+        db.session.commit()
         flash(_("The email or password is not right."), "error")
     if request.method == "POST":
         g.login_failed = True
@@ -269,6 +288,10 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     LogoutForm()  # the CSRF token was checked by CSRFProtect before we got here
+    holder = current_holder()
+    if holder is not None:
+        _audit_login(LoginEvent.LOGOUT, holder.email, holder)
+        db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for(".login"))
