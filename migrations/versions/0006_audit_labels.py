@@ -1,7 +1,7 @@
 """audit log: the record's label as people know it, the peer address of logins, longer actors
 
-Revision ID: 0005_audit_labels
-Revises: 0004
+Revision ID: 0006_audit_labels
+Revises: 0005_bill_cancel_reason
 Create Date: 2026-12-01 19:30:00.000000
 
 Only nullable columns are added and a column is widened, so code still running the previous
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_audit_labels'
-down_revision = '0004'
+revision = '0006_audit_labels'
+down_revision = '0005_bill_cancel_reason'
 branch_labels = None
 depends_on = None
 
