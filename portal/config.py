@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     # An inquiry happens live at the till: DOKU forwards it within seconds. Five minutes each
     # way tolerates ordinary clock drift and still refuses a captured request replayed later.
     "DOKU_TIMESTAMP_TOLERANCE_SECONDS": 300,
+    # Refused (badly signed) DOKU requests a peer may send before it is answered 429 unseen.
+    "DOKU_AUTH_FAILURE_LIMIT": "60 per minute",
+    # How long refused deliveries and inquiry records are kept by `flask doku prune`.
+    "DOKU_TRAFFIC_RETENTION_DAYS": 90,
     # DOKU's messages are well under 2 KiB; anything far bigger is refused before parsing.
     "DOKU_MAX_BODY_BYTES": 16 * 1024,
     # Company prefix ("BIN") assigned by DOKU at onboarding, and the total code length.
@@ -160,6 +164,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DOKU_INQUIRY_TARGET": ("DOKU_INQUIRY_TARGET", _str),
     "DOKU_NOTIFICATION_TARGET": ("DOKU_NOTIFICATION_TARGET", _str),
     "DOKU_TIMESTAMP_TOLERANCE_SECONDS": ("DOKU_TIMESTAMP_TOLERANCE_SECONDS", _int),
+    "DOKU_AUTH_FAILURE_LIMIT": ("DOKU_AUTH_FAILURE_LIMIT", _str),
+    "DOKU_TRAFFIC_RETENTION_DAYS": ("DOKU_TRAFFIC_RETENTION_DAYS", _int),
     "PAYMENT_CODE_PREFIX": ("PAYMENT_CODE_PREFIX", _str),
     "PAYMENT_CODE_LENGTH": ("PAYMENT_CODE_LENGTH", _int),
     "PAYMENT_CODE_GRACE_DAYS": ("PAYMENT_CODE_GRACE_DAYS", _int),

@@ -46,6 +46,7 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
         DOKU_SECRET_KEY=SECRET_KEY,
         PUBLIC_BASE_URL="http://127.0.0.1",
         GUNICORN_ACCESSLOG="",
+        DOKU_AUTH_FAILURE_LIMIT="1000000 per minute",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.api import bp
 from portal.api.auth import AuthenticationError, authenticate, usable_request_id
+from portal.api.refusals import over_failure_budget
 from portal.api.routes import api_settings, log_refusal, printable, signed
 from portal.doku.messages import (
     MessageError,
@@ -24,7 +25,8 @@ from portal.doku.messages import (
 from portal.doku.signature import parse_timestamp
 from portal.extensions import db
 from portal.models import ExceptionKind
-from portal.observability import LATENCY, NOTIFICATIONS, elapsed_ms, mask_code
+from portal.models.doku import REFUSED_BODY_PREFIX
+from portal.observability import LATENCY, NOTIFICATIONS, SIGNATURE_FAILURES, elapsed_ms, mask_code
 from portal.services import payments
 from portal.services.inquiries import body_sha256
 from portal.services.payments import PaymentReport, Result
@@ -162,8 +164,13 @@ def _failed(delivery_id: int, error: str, request_id: str, now: datetime) -> Res
 
 
 def _refuse(exc: AuthenticationError, body: bytes, now: datetime, target: str) -> Response:
-    """Keep the refused delivery (a real payment behind a misconfigured key must be visible),
-    but never read its body."""
+    """Keep what staff need of a refused delivery (a real payment behind a misconfigured key
+    must be visible), never its headers or more than a prefix of its body, which anyone can
+    send; a peer over its failure budget is answered 429 and nothing is kept."""
+    if over_failure_budget():
+        SIGNATURE_FAILURES.labels("notification").inc()
+        answer = error_body("too_many_failures", "Too many refused requests; slow down.")
+        return signed(answer, 429, exc.request_id, target)
     log_refusal("notification", exc)
     answer = error_body("unauthorized", exc.message)
     payments.store_delivery(
@@ -173,10 +180,12 @@ def _refuse(exc: AuthenticationError, body: bytes, now: datetime, target: str) -
         client_id=_header("Client-Id", 64),
         request_id=usable_request_id(request.headers.get("Request-Id")),
         request_timestamp=_header("Request-Timestamp", 64),
-        headers=_headers_as_received(),
-        body=printable(body),
+        headers="{}",
+        body=printable(body[:REFUSED_BODY_PREFIX]),
         body_sha256=body_sha256(body),
+        body_bytes=len(body),
         verdict="unauthenticated",
+        error=exc.message[:200],
         http_status=401,
         response_body=answer.decode("ascii"),
         processed_at=now,

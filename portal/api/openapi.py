@@ -85,6 +85,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing or wrong Client-Id, Signature or Request-Timestamp",
         409: "Request-Id already used with another body",
         413: "Body larger than the limit",
+        429: "Too many badly signed requests from this address; nothing was kept",
         500: "Processing failed; the notification is kept, please retry",
         503: "Database unavailable; please retry",
     }
@@ -148,7 +149,7 @@ def openapi_document() -> dict[str, Any]:
                         "headers": _response_headers(),
                     },
                     "404": _json("InquiryResponse", description="billing_not_found"),
-                    **_errors(401, 409, 413, 503),
+                    **_errors(401, 409, 413, 429, 503),
                 },
             }
         },
@@ -176,7 +177,7 @@ def openapi_document() -> dict[str, Any]:
                         "Acknowledged: applied, duplicate, or kept as an exception",
                     ),
                     "404": _json("Acknowledgement", description="Unknown payment code (kept)"),
-                    **_errors(400, 401, 413, 500, 503),
+                    **_errors(400, 401, 413, 429, 500, 503),
                 },
             }
         },

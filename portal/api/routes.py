@@ -22,6 +22,7 @@ from portal.api.auth import (
     response_headers,
     usable_request_id,
 )
+from portal.api.refusals import over_failure_budget
 from portal.doku.messages import (
     InquiryAnswer,
     InquiryRequest,
@@ -150,6 +151,11 @@ def inquiry() -> Response:
             now=now,
         )
     except AuthenticationError as exc:
+        if over_failure_budget():
+            SIGNATURE_FAILURES.labels("inquiry").inc()
+            return error_response(
+                429, "too_many_failures", "Too many refused requests; slow down.", exc.request_id
+            )
         log_refusal("inquiry", exc)
         return error_response(401, "unauthorized", exc.message, exc.request_id)
     g.doku_key = auth.key

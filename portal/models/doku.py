@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, BigId, UTCDateTime, utcnow
@@ -44,6 +53,9 @@ class Inquiry(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
 
 
+REFUSED_BODY_PREFIX = 256
+
+
 class ReceivedNotification(Base):
     """Every HTTP Notification delivery, stored before it is processed.
 
@@ -63,10 +75,13 @@ class ReceivedNotification(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
     request_timestamp: Mapped[str | None] = mapped_column(String(64))
-    # The headers as received (JSON), without the signature.
+    # The headers as received (JSON), without the signature; "{}" for a refused delivery.
     headers: Mapped[str] = mapped_column(Text)
+    # The body as received; of a refused delivery only its first REFUSED_BODY_PREFIX
+    # characters (anyone can send those: they must not fill the database).
     body: Mapped[str] = mapped_column(Text)
     body_sha256: Mapped[str] = mapped_column(String(64))
+    body_bytes: Mapped[int | None] = mapped_column(Integer)
     # authenticated | unauthenticated | invalid
     verdict: Mapped[str] = mapped_column(String(32))
     # applied | duplicate | exception | error; NULL while (or if never) processed.
