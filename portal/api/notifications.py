@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.api import bp
 from portal.api.auth import AuthenticationError, authenticate, usable_request_id
+from portal.api.common import read_body
 from portal.api.refusals import over_failure_budget
 from portal.api.routes import api_settings, log_refusal, printable, signed
 from portal.doku.messages import (
@@ -55,8 +56,7 @@ def _header(name: str, limit: int) -> str | None:
 def notification() -> Response:
     settings = api_settings()
     target = settings.notification_target
-    request.max_content_length = settings.max_body_bytes
-    body = request.get_data(cache=False)
+    body = read_body(settings.max_body_bytes)
     now = datetime.now(UTC)
     try:
         # No freshness check: DOKU retries 30 min, 6 h and 12 h later, and a retry must never

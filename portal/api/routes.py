@@ -22,6 +22,7 @@ from portal.api.auth import (
     response_headers,
     usable_request_id,
 )
+from portal.api.common import read_body
 from portal.api.refusals import over_failure_budget
 from portal.doku.messages import (
     InquiryAnswer,
@@ -139,8 +140,7 @@ def _answer(payment_code: str, decision: Decision) -> InquiryAnswer:
 @bp.post("/inquiry")
 def inquiry() -> Response:
     settings = api_settings()
-    request.max_content_length = settings.max_body_bytes
-    body = request.get_data(cache=False)
+    body = read_body(settings.max_body_bytes)
     now = datetime.now(UTC)
     try:
         auth = authenticate(
