@@ -8,7 +8,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.services.exceptions_admin import NOTE_MAX
@@ -105,7 +112,18 @@ class ReissueForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    note = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=NOTE_MAX)])
+    # The choices depend on the exception: the view sets them (services.exceptions_admin).
+    outcome = RadioField(
+        _l("What happened to the money"),
+        choices=[],
+        validate_choice=False,  # the service says which outcomes fit
+        validators=[DataRequired(message=_l("Say what happened to the money."))],
+    )
+    note = TextAreaField(
+        _l("What was done"),
+        validators=[DataRequired(message=_l("Say what was done in a note.")),
+                    Length(max=NOTE_MAX)],
+    )  # fmt: skip
 
 
 class ImportUploadForm(FlaskForm):
