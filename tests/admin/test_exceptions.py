@@ -138,3 +138,13 @@ def test_a_late_payment_is_confirmed_with_nothing_to_refund(
     only_choice = '<input checked id="outcome-0" name="outcome" required type="radio" '
     only_choice += 'value="no_money">'
     assert only_choice in page
+
+
+def test_kind_names_and_guides_are_translated_for_staff_reading_indonesian(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    exception_id, _ = _second_payment(admin_client, session)
+    admin_client.set_cookie("lang", "id")
+    page = text(admin_client.get(f"/admin/exceptions/{exception_id}"))
+    assert "Pembayaran kedua" in page
+    assert "Kembalikan pembayaran ini melalui back office DOKU" in page
