@@ -24,6 +24,7 @@ def upgrade():
         batch_op.add_column(sa.Column('resolution', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('transaction_status', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('agent_id', sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column('agent_trx_id', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('report_fingerprint', sa.String(length=64), nullable=True))
     op.execute(
         "UPDATE payment_exceptions SET transaction_status = ("
@@ -35,6 +36,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('payment_exceptions', schema=None) as batch_op:
         batch_op.drop_column('report_fingerprint')
+        batch_op.drop_column('agent_trx_id')
         batch_op.drop_column('agent_id')
         batch_op.drop_column('transaction_status')
         batch_op.drop_column('resolution')

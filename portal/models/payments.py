@@ -111,6 +111,7 @@ class PaymentException(Base):
     # payment's fingerprint, so one payment that opened two exceptions is counted once.
     transaction_status: Mapped[str | None] = mapped_column(String(32))
     agent_id: Mapped[str | None] = mapped_column(String(128))
+    agent_trx_id: Mapped[str | None] = mapped_column(String(128))
     report_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     @property

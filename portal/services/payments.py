@@ -168,6 +168,7 @@ def raise_exception(
         values.update(
             transaction_status=report.status[:32],
             agent_id=report.agent_id,
+            agent_trx_id=report.agent_trx_id,
             payment_code=report.payment_code,
             invoice_number=report.invoice_number[:64],
             amount=report.amount,

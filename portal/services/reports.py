@@ -257,7 +257,7 @@ def _held_lines(session: Session, since: datetime, until: datetime) -> list[Mone
                 chain=chain_name(first.agent_id),
                 agent_id=first.agent_id,
                 agent_store_id=first.agent_store_id,
-                agent_trx_id=None,
+                agent_trx_id=first.agent_trx_id,
                 source="exception",
                 bill_id=first.bill_id,
                 exception_ids=tuple(e.id for e, _, _ in group),
@@ -293,7 +293,8 @@ def payments_report(session: Session, start: date, end: date) -> PaymentsReport:
         raise ValueError("the end date is before the start date")
     since, until = wib_day_bounds(start, end)
     lines = _payment_lines(session, since, until) + _held_lines(session, since, until)
-    lines.sort(key=lambda line: (line.paid_at, line.payment_id or 0, line.exception_ids))
+    lines.sort(key=lambda line: (line.paid_at, not line.applied, line.payment_id or 0,
+                                 line.exception_ids))  # fmt: skip
     return PaymentsReport(
         start=start,
         end=end,
