@@ -117,6 +117,10 @@ class PaymentException(Base):
     @property
     def holds_money(self) -> bool:
         """DOKU reported this money paid and it is on no bill."""
-        return self.kind in MONEY_HELD_KINDS and self.transaction_status in (None, "SUCCESS")
+        return (
+            self.kind in MONEY_HELD_KINDS
+            and self.transaction_status in (None, "SUCCESS")
+            and (self.amount or 0) > 0  # reconciliation marks a missing amount with -1
+        )
 
     bill: Mapped[Bill | None] = relationship()

@@ -215,3 +215,17 @@ def test_a_store_id_that_looks_like_a_formula_stays_text_in_csv_and_xlsx(
 def test_end_before_start_is_refused(session: Session) -> None:
     with pytest.raises(ValueError, match="before"):
         payments_report(session, date(2026, 11, 2), date(2026, 11, 1))
+
+
+def test_an_exception_without_a_known_amount_is_listed_but_counts_no_rupiah(
+    session: Session,
+) -> None:
+    # DOKU's status answer without an amount is applied as -1: a mismatch staff must look up.
+    bill = make_bill(session, amount=150_000)
+    at = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+    assert _apply(session, _report(bill, at, amount=-1)) == "exception"
+    report = payments_report(session, DAY, DAY)
+    assert report.lines == []
+    assert [(e.kind, e.holds_money) for e in report.open_exceptions] == [
+        ("amount_mismatch", False)
+    ]
