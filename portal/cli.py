@@ -9,12 +9,18 @@ import click
 from flask import Flask, current_app
 
 from portal.extensions import db
-from portal.services import demo, reminders
+from portal.services import demo, reminders, spreadsheets
 from portal.services.bill_import import ImportRejected, import_bills
 from portal.services.mail import send
 from portal.services.money import format_rupiah
 from portal.services.reminders import ReminderSettings
-from portal.services.reports import Total, payments_csv, payments_report
+from portal.services.reports import (
+    MoneyState,
+    Total,
+    payments_report,
+    report_filename,
+    report_table,
+)
 from portal.web import code_settings, mail_settings
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
@@ -87,49 +93,77 @@ payments_cli = click.Group("payments", help="Payments received through DOKU.")
     help="Last day (WIB), YYYY-MM-DD, included.",
 )
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
-              help="Also write the payments to this CSV file.")  # fmt: skip
-def report_command(start: datetime, end: datetime, csv_path: str | None) -> None:
-    """Payments between two days (WIB), totals per day and per store, open exceptions."""
+              help="Also write every payment to this CSV file.")  # fmt: skip
+@click.option("--format", "file_format", type=click.Choice(spreadsheets.FORMATS),
+              help="Write every payment as csv or xlsx (to --output, or a file named after "
+              "the days).")  # fmt: skip
+@click.option("--output", "output_path", type=click.Path(dir_okay=False, writable=True),
+              help="The file --format writes.")  # fmt: skip
+def report_command(
+    start: datetime,
+    end: datetime,
+    csv_path: str | None,
+    file_format: str | None,
+    output_path: str | None,
+) -> None:
+    """Every payment DOKU reported between two days (WIB): applied, or held in an exception
+    (open, refunded, applied by staff); totals per day, chain and store; open exceptions."""
+    if output_path and not file_format:
+        raise click.BadParameter("give --format csv or xlsx with --output", param_hint="--output")
     try:
         report = payments_report(db.session, start.date(), end.date())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--to") from None
-    click.echo(f"Payments {report.start} to {report.end} (times in WIB)")
-    for line in report.payments:
+    click.echo(f"Payments DOKU reported {report.start} to {report.end} (times in WIB)")
+    for line in report.lines:
         late = "  LATE" if line.late else ""
+        ids = ",".join(map(str, line.exception_ids))
+        held = f"  {line.kind} #{ids}" if ids else ""
         click.echo(
-            f"  {line.paid_at:%Y-%m-%d %H:%M:%S}  {line.invoice_number:<20} "
-            f"{line.payment_code:<20} {format_rupiah(line.amount):>16}  "
-            f"store {line.agent_store_id or '-':<10} trx {line.agent_trx_id or '-'}{late}"
+            f"  {line.paid_at:%Y-%m-%d %H:%M:%S}  {line.state.value:<16} "
+            f"{line.invoice_number or '-':<20} {line.payment_code or '-':<20} "
+            f"{format_rupiah(line.amount):>16}  {line.chain} store {line.agent_store_id or '-'} "
+            f"trx {line.agent_trx_id or '-'}{late}{held}"
         )
     click.echo("Per day:")
-    for total in report.per_day:
-        click.echo(
-            f"  {total.key:<12} {total.count:>6} payments  {format_rupiah(total.amount):>18}"
-        )
+    _echo_totals(report.per_day)
+    click.echo("Per store chain:")
+    _echo_totals(report.per_chain)
     click.echo("Per store:")
-    for total in report.per_store:
-        click.echo(
-            f"  {total.key:<12} {total.count:>6} payments  {format_rupiah(total.amount):>18}"
-        )
+    _echo_totals(report.per_store)
     total = report.total
     click.echo(f"Total: {total.count} payments, {format_rupiah(total.amount)}")
+    click.echo(
+        f"  applied {format_rupiah(total.amount_in(MoneyState.APPLIED))}, held in exceptions "
+        f"{format_rupiah(total.held)} (open {format_rupiah(total.amount_in(MoneyState.OPEN))}, "
+        f"refunded {format_rupiah(total.amount_in(MoneyState.REFUNDED))}, applied by staff "
+        f"{format_rupiah(total.amount_in(MoneyState.APPLIED_BY_STAFF))})"
+    )
     click.echo(f"Open exceptions: {len(report.open_exceptions)}")
     for item in report.open_exceptions:
         click.echo(
             f"  #{item.id} {item.created_at:%Y-%m-%d %H:%M} {item.kind:<18} "
             f"{item.invoice_number or '-'} {item.payment_code or '-'}: {item.detail}"
         )
+    table = report_table(report)
     if csv_path:
-        with open(csv_path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(payments_csv(report))
-        click.echo(f"Wrote {len(report.payments)} payments to {csv_path}")
+        _write(csv_path, spreadsheets.render(table, "csv")[0], len(report.lines))
+    if file_format:
+        path = output_path or report_filename(report, file_format)
+        _write(path, spreadsheets.render(table, file_format)[0], len(report.lines))
+
+
+def _write(path: str, content: bytes, count: int) -> None:
+    with open(path, "wb") as handle:
+        handle.write(content)
+    click.echo(f"Wrote {count} payments to {path}")
 
 
 def _echo_totals(totals: list[Total]) -> None:
     for total in totals:
         click.echo(
             f"  {total.key:<12} {total.count:>6} payments  {format_rupiah(total.amount):>18}"
+            f"  (held {format_rupiah(total.held)})"
         )
 
 

@@ -12,6 +12,7 @@ from wtforms import (
     DateField,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -119,7 +120,18 @@ class ReissueForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    note = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=NOTE_MAX)])
+    # The choices depend on the exception: the view sets them (services.exceptions_admin).
+    outcome = RadioField(
+        _l("What happened to the money"),
+        choices=[],
+        validate_choice=False,  # the service says which outcomes fit
+        validators=[DataRequired(message=_l("Say what happened to the money."))],
+    )
+    note = TextAreaField(
+        _l("What was done"),
+        validators=[DataRequired(message=_l("Say what was done in a note.")),
+                    Length(max=NOTE_MAX)],
+    )  # fmt: skip
 
 
 class ImportUploadForm(FlaskForm):

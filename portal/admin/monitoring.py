@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.admin import bp
+from portal.admin import bp, exception_guide
 from portal.admin.common import date_arg, now, page_arg, staff
 from portal.admin.forms import ResolveForm
 from portal.admin.routes import error_page
@@ -21,9 +21,9 @@ from portal.models import (
     PaymentException,
     ReceivedNotification,
 )
-from portal.services import exceptions_admin, traffic
+from portal.services import exceptions_admin, spreadsheets, traffic
 from portal.services.payment_codes import WIB
-from portal.services.reports import payments_csv, payments_report
+from portal.services.reports import MoneyState, payments_report, report_filename, report_table
 
 
 def _csv_response(text: str, filename: str) -> Response:
@@ -110,7 +110,17 @@ def exceptions() -> str:
         status=status,
         kind=kind,
         kinds=list(ExceptionKind),
+        **exception_guide.texts(),
     )
+
+
+def _resolve_form(item: PaymentException) -> ResolveForm:
+    form = ResolveForm()
+    labels = exception_guide.RESOLUTION_LABELS
+    form.outcome.choices = [(o.value, str(labels[o])) for o in exceptions_admin.outcomes(item)]
+    if not form.is_submitted() and len(form.outcome.choices) == 1:
+        form.outcome.data = form.outcome.choices[0][0]
+    return form
 
 
 def _exception_page(item: PaymentException, form: ResolveForm, status: int = 200) -> Any:
@@ -125,28 +135,41 @@ def _exception_page(item: PaymentException, form: ResolveForm, status: int = 200
         .order_by(AuditEntry.at.desc())
     ).all()
     body = render_template(
-        "admin/exception.html", item=item, form=form, deliveries=deliveries, history=history
+        "admin/exception.html",
+        item=item,
+        form=form,
+        deliveries=deliveries,
+        history=history,
+        context=exceptions_admin.context(db.session, item),
+        **exception_guide.texts(),
     )
     return body, status
 
 
 @bp.route("/exceptions/<int:exception_id>")
 def exception(exception_id: int) -> Any:
-    return _exception_page(db.get_or_404(PaymentException, exception_id), ResolveForm())
+    item = db.get_or_404(PaymentException, exception_id)
+    return _exception_page(item, _resolve_form(item))
 
 
 @bp.route("/exceptions/<int:exception_id>/resolve", methods=["POST"])
 def resolve_exception(exception_id: int) -> Any:
     item = db.get_or_404(PaymentException, exception_id)
-    form = ResolveForm()
+    form = _resolve_form(item)
     if not form.validate_on_submit():
         return _exception_page(item, form, 400)
     try:
-        exceptions_admin.resolve(db.session, item, actor=staff(), note=form.note.data or "",
-                                 now=now())  # fmt: skip
-    except exceptions_admin.ExceptionError as exc:
+        exceptions_admin.resolve(
+            db.session, item, actor=staff(), note=form.note.data or "",
+            outcome=form.outcome.data or "", now=now(),
+        )  # fmt: skip
+    except exceptions_admin.AlreadyResolved as exc:
         db.session.rollback()
         return error_page(409, str(exc), back=url_for("admin.exception", exception_id=item.id))
+    except exceptions_admin.ExceptionError as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc))
+        return _exception_page(item, form, 400)
     db.session.commit()
     flash(_("Exception #%(id)d resolved.", id=item.id), "success")
     return redirect(url_for("admin.exceptions"))
@@ -172,6 +195,24 @@ def reconciliation() -> Any:
         flash(_("At most a year at a time; showing the first year."), "error")
         end = start + timedelta(days=366)
     report = payments_report(db.session, start, end)
-    if request.args.get("format") == "csv":
-        return _csv_response(payments_csv(report), f"payments-{start}-to-{end}.csv")
-    return render_template("admin/reconciliation.html", report=report, start=start, end=end)
+    file_format = request.args.get("format", "")
+    if file_format in spreadsheets.FORMATS:
+        content, content_type = spreadsheets.render(report_table(report), file_format)
+        return Response(
+            content,
+            content_type=content_type,
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="{report_filename(report, file_format)}"'
+                )
+            },
+        )
+    return render_template(
+        "admin/reconciliation.html",
+        report=report,
+        start=start,
+        end=end,
+        states=list(MoneyState),
+        **exception_guide.texts(),
+    )
+

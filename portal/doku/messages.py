@@ -7,6 +7,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -235,9 +236,15 @@ class MessageError(ValueError):
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:
-    """Parse a body as one JSON object, with errors a client can act on."""
+    """Parse a body as one JSON object, with errors a client can act on.
+
+    Numbers with a fraction or an exponent become ``Decimal``, never a binary float: a float
+    would turn ``149999.99999999999`` into ``150000.0`` and a wrong amount into a payment.
+    """
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        data = json.loads(
+            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
+        )
     except UnicodeDecodeError as exc:
         raise MessageError("Body is not UTF-8.") from exc
     except RecursionError as exc:
@@ -377,18 +384,30 @@ class TransactionStatus(StrEnum):
 
 
 class Amount(fields.Field):
-    """Whole rupiah: a JSON integer, an integral number (150000.0) or a string of digits."""
+    """Whole rupiah: a JSON integer, an integral number (150000.0) or a string of digits.
+
+    DOKU's guide types the amount "without decimal". A number with a fraction, however small
+    (149999.99999999999), is refused, never rounded into a payment; the decoder hands it over
+    as an exact ``Decimal``.
+    """
 
     default_error_messages: ClassVar[dict[str, str]] = {
         "invalid": "Must be a whole, positive number of rupiah with at most 12 digits.",
+        "fraction": "Must be whole rupiah without decimals; {value} has a fraction.",
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool):
             raise self.make_error("invalid")
-        integral_float = isinstance(value, float) and value.is_integer()
-        digit_string = isinstance(value, str) and value.isascii() and value.isdigit()
-        if integral_float or digit_string:
+        if isinstance(value, float):  # not from our decoder; exact for what it holds
+            value = Decimal(value)
+        if isinstance(value, Decimal):
+            if not value.is_finite() or not 0 < value < 10**AMOUNT_MAX_DIGITS:
+                raise self.make_error("invalid")
+            if value != value.to_integral_value():
+                raise self.make_error("fraction", value=str(value))
+            value = int(value)
+        elif isinstance(value, str) and value.isascii() and value.isdigit():
             value = int(value)
         if not isinstance(value, int) or not 0 < value < 10**AMOUNT_MAX_DIGITS:
             raise self.make_error("invalid")

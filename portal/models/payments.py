@@ -61,6 +61,29 @@ class ExceptionKind(StrEnum):
     UNREADABLE = "unreadable"
 
 
+# Kinds where DOKU says the customer paid and the money is not on any bill: cash held for
+# staff to refund or apply. A late payment is applied (its payment carries the money); a
+# FAILED one moved no money; the others need a person to find out.
+MONEY_HELD_KINDS = frozenset(
+    {
+        ExceptionKind.SECOND_PAYMENT,
+        ExceptionKind.AMOUNT_MISMATCH,
+        ExceptionKind.INVOICE_MISMATCH,
+        ExceptionKind.CANCELLED_BILL,
+        ExceptionKind.RETIRED_CODE,
+        ExceptionKind.UNKNOWN_CODE,
+    }
+)
+
+
+class Resolution(StrEnum):
+    """What happened to the money when staff resolved an exception."""
+
+    REFUNDED = "refunded"  # returned to the customer through DOKU
+    APPLIED = "applied"  # applied by staff to the bill or another bill
+    NO_MONEY = "no_money"  # nothing to do: no money moved, or it is already on the bill
+
+
 class PaymentException(Base):
     """A notification that did not fit: kept, never applied silently, resolved by a person."""
 
@@ -83,5 +106,21 @@ class PaymentException(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    # What DOKU said about the payment behind it: its status, the chain (AGENT_ID) and the
+    # payment's fingerprint, so one payment that opened two exceptions is counted once.
+    transaction_status: Mapped[str | None] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(String(128))
+    agent_trx_id: Mapped[str | None] = mapped_column(String(128))
+    report_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def holds_money(self) -> bool:
+        """DOKU reported this money paid and it is on no bill."""
+        return (
+            self.kind in MONEY_HELD_KINDS
+            and self.transaction_status in (None, "SUCCESS")
+            and (self.amount or 0) > 0  # reconciliation marks a missing amount with -1
+        )
 
     bill: Mapped[Bill | None] = relationship()

@@ -1,22 +1,38 @@
-"""The queue of payment notifications that did not fit, and how staff resolve them."""
+"""The queue of payment notifications that did not fit, and how staff resolve them.
+
+Resolving says what became of the money (``Resolution``): refunded through DOKU, applied by
+staff, or no money to act on. The reconciliation report reads it back, so money held in an
+exception never disappears from the books when the exception is closed.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from portal.models import PaymentException, StaffUser
+from portal.models import Bill, ExceptionKind, Payment, PaymentException, StaffUser
+from portal.models.payments import Resolution
 from portal.services import audit
 from portal.services.paging import Page, paginate
 
 NOTE_MAX = 2000
 
+# Kinds where nothing is known about the money until a person has looked it up at DOKU.
+_UNCERTAIN_KINDS = frozenset(
+    {ExceptionKind.UNKNOWN_STATUS, ExceptionKind.UNREADABLE, ExceptionKind.REQUEST_ID_REUSED}
+)
+
 
 class ExceptionError(ValueError):
     """A resolution that cannot be recorded; the message says why."""
+
+
+class AlreadyResolved(ExceptionError):
+    """Somebody resolved it first."""
 
 
 def exceptions(
@@ -39,21 +55,83 @@ def exceptions(
     return paginate(session, statement, page, per_page)
 
 
+def outcomes(item: PaymentException) -> list[Resolution]:
+    """What may have happened to the money of ``item``, the likeliest first.
+
+    Money DOKU took and no bill holds is refunded or applied by staff; a late payment is on
+    its bill already and a FAILED one moved nothing; what staff must first look up at DOKU
+    may be any of the three.
+    """
+    if item.holds_money:
+        return [Resolution.REFUNDED, Resolution.APPLIED]
+    if item.kind in _UNCERTAIN_KINDS:
+        return [Resolution.NO_MONEY, Resolution.REFUNDED, Resolution.APPLIED]
+    return [Resolution.NO_MONEY]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What staff need at hand to act: the bill, whom to call, what the bill already got."""
+
+    bill_id: int | None
+    invoice_number: str | None
+    bill_amount: int | None
+    bill_state: str | None
+    customer_name: str | None
+    customer_email: str | None
+    policy_number: str | None
+    payment_id: int | None  # the payment on the bill, if it has one
+    payment_amount: int | None
+
+
+def context(session: Session, item: PaymentException) -> Context:
+    bill = session.get(Bill, item.bill_id) if item.bill_id is not None else None
+    if bill is None:
+        return Context(None, None, None, None, None, None, None, None, None)
+    holder = bill.policy.policyholder
+    payment = session.scalars(select(Payment).where(Payment.bill_id == bill.id)).first()
+    return Context(
+        bill_id=bill.id,
+        invoice_number=bill.invoice_number,
+        bill_amount=bill.amount,
+        bill_state=bill.state,
+        customer_name=holder.name,
+        customer_email=holder.email,
+        policy_number=bill.policy.number,
+        payment_id=payment.id if payment is not None else None,
+        payment_amount=payment.amount if payment is not None else None,
+    )
+
+
 def resolve(
-    session: Session, item: PaymentException, *, actor: StaffUser, note: str, now: datetime
+    session: Session,
+    item: PaymentException,
+    *,
+    actor: StaffUser,
+    note: str,
+    outcome: str,
+    now: datetime,
 ) -> PaymentException:
-    """Close an exception with a note saying what was done (refund, manual match ...)."""
+    """Close an exception with what became of the money and a note saying what was done."""
     note = note.strip()
     if item.resolved_at is not None:
-        raise ExceptionError(f"Exception #{item.id} was resolved already by {item.resolved_by}.")
+        raise AlreadyResolved(f"Exception #{item.id} was resolved already by {item.resolved_by}.")
+    allowed = outcomes(item)
+    if outcome not in allowed:
+        raise ExceptionError(
+            f"{outcome or 'No outcome'} does not fit a {item.kind} exception; "
+            f"choose {', '.join(o.value for o in allowed)}."
+        )
     if not note:
         raise ExceptionError("Say what was done in a note.")
     if len(note) > NOTE_MAX:
         raise ExceptionError(f"The note is {len(note)} characters; at most {NOTE_MAX}.")
-    before = {"resolved_at": None, "resolved_by": None, "resolution_note": None}
+    before = {"resolved_at": None, "resolved_by": None, "resolution_note": None,
+              "resolution": None}  # fmt: skip
     item.resolved_at = now
     item.resolved_by = actor.email
     item.resolution_note = note
+    item.resolution = Resolution(outcome).value
     session.flush()
     audit.record(
         session,
@@ -63,7 +141,7 @@ def resolve(
         entity_id=item.id,
         before=before | {"kind": item.kind},
         after={"resolved_at": now, "resolved_by": actor.email, "resolution_note": note,
-               "kind": item.kind},
+               "resolution": item.resolution, "kind": item.kind, "amount": item.amount},
         now=now,
     )  # fmt: skip
     return item

@@ -162,9 +162,13 @@ def raise_exception(
         "bill_id": bill_id,
         "payment_id": payment_id,
         "detail": detail,
+        "report_fingerprint": fingerprint,
     }
     if report is not None:
         values.update(
+            transaction_status=report.status[:32],
+            agent_id=report.agent_id,
+            agent_trx_id=report.agent_trx_id,
             payment_code=report.payment_code,
             invoice_number=report.invoice_number[:64],
             amount=report.amount,

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import BillState, Inquiry, PaymentException, ReceivedNotification
 from portal.services.payment_codes import WIB
-from portal.services.reports import payments_csv, payments_report
+from portal.services.reports import payments_report, report_table
+from portal.services.spreadsheets import to_csv
 from tests.admin.conftest import audit_rows, post, text
 from tests.factories import inquire, live_code, make_bill, notification_body_for, notify
 
@@ -110,7 +111,7 @@ def test_the_exception_queue_lists_open_exceptions(
     admin_client: FlaskClient, traffic: dict[str, object]
 ) -> None:
     page = text(admin_client.get("/admin/exceptions"))
-    assert "amount_mismatch" in page
+    assert "Wrong amount" in page
     assert "paid 1000 but bill" in page
     assert "Nothing here." in text(admin_client.get("/admin/exceptions?status=resolved"))
 
@@ -122,7 +123,7 @@ def test_resolving_an_exception_records_who_when_and_the_note(
     response = post(
         admin_client,
         f"/admin/exceptions/{exception_id}/resolve",
-        {"note": "Refunded Rp 1.000 at the store"},
+        {"note": "Refunded Rp 1.000 at the store", "outcome": "refunded"},
     )
     assert response.status_code == 302
     session.expire_all()
@@ -130,11 +131,14 @@ def test_resolving_an_exception_records_who_when_and_the_note(
     assert item is not None
     assert item.resolved_by == "admin@insurer.example"
     assert item.resolution_note == "Refunded Rp 1.000 at the store"
+    assert item.resolution == "refunded"
     assert item.resolved_at is not None
     session.commit()
     [entry] = audit_rows(session, "exception.resolve")
     assert entry.entity_id == str(exception_id)
-    assert json.loads(entry.after or "{}")["resolution_note"] == "Refunded Rp 1.000 at the store"
+    after = json.loads(entry.after or "{}")
+    assert after["resolution_note"] == "Refunded Rp 1.000 at the store"
+    assert after["resolution"] == "refunded"
     assert "Nothing here." in text(admin_client.get("/admin/exceptions"))
     assert "Refunded Rp 1.000" in text(admin_client.get(f"/admin/exceptions/{exception_id}"))
 
@@ -143,14 +147,19 @@ def test_an_exception_needs_a_note_and_is_resolved_once(
     admin_client: FlaskClient, traffic: dict[str, object], session: Session
 ) -> None:
     exception_id = traffic["exception"]
-    empty = post(admin_client, f"/admin/exceptions/{exception_id}/resolve", {"note": "  "})
-    assert empty.status_code in (400, 409)
+    empty = post(
+        admin_client, f"/admin/exceptions/{exception_id}/resolve",
+        {"note": "  ", "outcome": "refunded"},
+    )  # fmt: skip
+    assert empty.status_code == 400
+    assert "Say what was done in a note." in text(empty)
     session.expire_all()
     item = session.get(PaymentException, exception_id)
     assert item is not None and item.resolved_at is None
     session.commit()
-    post(admin_client, f"/admin/exceptions/{exception_id}/resolve", {"note": "first"})
-    second = post(admin_client, f"/admin/exceptions/{exception_id}/resolve", {"note": "second"})
+    path = f"/admin/exceptions/{exception_id}/resolve"
+    post(admin_client, path, {"note": "first", "outcome": "refunded"})
+    second = post(admin_client, path, {"note": "second", "outcome": "refunded"})
     assert second.status_code == 409
     assert "resolved already" in text(second)
     assert len(audit_rows(session, "exception.resolve")) == 1
@@ -161,18 +170,23 @@ def test_reconciliation_shows_the_report_and_exports_the_same_csv(
 ) -> None:
     today = datetime.now(WIB).date()
     page = text(admin_client.get(f"/admin/reconciliation?from={today}&to={today}"))
-    assert "1 payments, Rp 150.000" in page
-    assert "TZ01" in page
+    # The paid bill and the Rp 1.000 paid against the wrong amount, held in its exception.
+    assert "2 payments reported paid by DOKU, Rp 151.000" in page
+    assert "Applied to their bills: Rp 150.000. Held in exceptions: Rp 1.000" in page
+    assert "TZ01" in page and "Alfamart" in page
     assert "Open exceptions: 1" in page
     export = admin_client.get(f"/admin/reconciliation?from={today}&to={today}&format=csv")
     assert export.headers["Content-Disposition"] == (
-        f'attachment; filename="payments-{today}-to-{today}.csv"'
+        f'attachment; filename="reconciliation-{today}-to-{today}.csv"'
     )
-    expected = payments_csv(payments_report(session, today, today))
+    expected = to_csv(report_table(payments_report(session, today, today)))
     session.commit()
-    assert export.get_data(as_text=True) == expected
+    assert export.get_data(as_text=True) == "\ufeff" + expected
     rows = list(csv.DictReader(io.StringIO(expected)))
-    assert [r["amount"] for r in rows] == ["150000"]
+    assert sorted((r["amount"], r["state"]) for r in rows) == [
+        ("1000", "open"),
+        ("150000", "applied"),
+    ]
 
 
 def test_the_dashboard_counts_in_wib_days(
