@@ -31,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -169,3 +170,17 @@ def register_commands(app: Flask) -> None:
     from portal.cli import register
 
     register(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """The job queue from JOBS_URL; the tasks are declared by the modules imported here and
+    by the blueprints (``portal.api.tasks``)."""
+    import portal.jobs.mail  # noqa: F401  (declares the email jobs)
+    from portal.extensions import jobs
+    from portal.jobs.cli import jobs_cli
+
+    try:
+        jobs.init_app(app)
+    except ValueError as exc:
+        raise config_module.ConfigError(f"Cannot start: {exc}.") from exc
+    app.cli.add_command(jobs_cli)

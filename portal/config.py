@@ -93,6 +93,11 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Portal Premi <no-reply@localhost>",
+    # The job queue: None is a SQLite file in the instance folder (jobs.sqlite3); in
+    # production redis://host:6379/1, shared by every machine. Immediate runs each job at once
+    # in the process that enqueues it (tests, and trying things out without a consumer).
+    "JOBS_URL": None,
+    "JOBS_IMMEDIATE": False,
 }
 
 REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL")
@@ -180,6 +185,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAIL_USERNAME": ("MAIL_USERNAME", _str),
     "MAIL_PASSWORD": ("MAIL_PASSWORD", _str),
     "MAIL_SENDER": ("MAIL_SENDER", _str),
+    "JOBS_URL": ("JOBS_URL", _str),
+    "JOBS_IMMEDIATE": ("JOBS_IMMEDIATE", _bool),
 }
 
 

@@ -30,6 +30,8 @@ BASE_CONFIG: dict[str, Any] = {
     "DOKU_CLIENT_ID": CLIENT_ID,
     "DOKU_SECRET_KEY": SECRET_KEY,
     "PUBLIC_BASE_URL": "http://localhost",
+    # Jobs run at once, in-process (tests/test_jobs.py also runs the real consumer).
+    "JOBS_IMMEDIATE": True,
 }
 
 

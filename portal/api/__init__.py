@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("doku", __name__, url_prefix="/doku", cli_group="doku")
 
-from portal.api import commands, notifications, openapi, routes, simulator  # noqa: E402,F401  (registers views, commands)
+from portal.api import commands, notifications, openapi, routes, simulator, tasks  # noqa: E402,F401  (registers views, commands, jobs)
