@@ -106,3 +106,18 @@ def new_run(
 
 def run_result(run: JobRun) -> Any:
     return None if run.result is None else json.loads(run.result)
+
+
+def recent_runs(session: Session, *, limit: int = 20) -> list[JobRun]:
+    return list(
+        session.scalars(select(JobRun).order_by(JobRun.created_at.desc(), JobRun.id).limit(limit))
+    )
+
+
+def pretty_arguments(failure: JobFailure) -> str:
+    """The arguments for a person to read (the template escapes them), cut to a sane size."""
+    try:
+        text = json.dumps(json.loads(failure.arguments), indent=2, ensure_ascii=False)
+    except ValueError:
+        text = failure.arguments
+    return text if len(text) <= ARGUMENTS_MAX else text[:ARGUMENTS_MAX] + "\n…"
