@@ -15,7 +15,7 @@ from portal import config as config_module
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def _configured_flask(test_config: Mapping[str, Any] | None) -> Flask:
     # PORTAL_INSTANCE_PATH moves the runtime folder (instance/ beside the code by default).
     app = Flask(
         __name__,
@@ -25,6 +25,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app.config, app.instance_path, os.environ, test_config)
     check_receipt_defaults(app)
+    return app
+
+
+def check_settings(test_config: Mapping[str, Any] | None = None) -> None:
+    """Load and check the configuration as ``create_app`` does, without building the app
+    (gunicorn's master calls it before starting workers). Raises ``ConfigError``."""
+    _configured_flask(test_config)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = _configured_flask(test_config)
     register_observability(app)
     register_extensions(app)
     register_web(app)

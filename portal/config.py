@@ -100,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_IMMEDIATE": False,
 }
 
+JOBS_URL_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
 REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL")
 
 
@@ -259,5 +260,8 @@ def check(config: Config) -> None:
         target = config[key]
         if not target.startswith("/") or "?" in target:
             problems.append(f"{key} must be a path starting with / and without a query string")
+    jobs_url = config.get("JOBS_URL")
+    if jobs_url and not (jobs_url == "memory://" or jobs_url.startswith(JOBS_URL_SCHEMES)):
+        problems.append("JOBS_URL must be sqlite:///path, redis://host:6379/1 or memory://")
     if problems:
         raise ConfigError("Cannot start: " + "; ".join(problems) + ".")

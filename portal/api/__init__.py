@@ -3,5 +3,9 @@
 from flask import Blueprint
 
 bp = Blueprint("doku", __name__, url_prefix="/doku", cli_group="doku")
+bp.cli.help = (
+    "DOKU: play DOKU's part against this app (inquire, pay), show the credentials, and "
+    "reconcile payments through DOKU's Check Status API."
+)
 
 from portal.api import commands, notifications, openapi, routes, simulator, tasks  # noqa: E402,F401  (registers views, commands, jobs)
