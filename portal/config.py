@@ -104,6 +104,10 @@ JOBS_URL_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
 REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL")
 
 
+# The exit status of a process stopped by its configuration (sysexits.h EX_CONFIG).
+EX_CONFIG = 78
+
+
 class ConfigError(RuntimeError):
     """Start-up cannot go on: the message says what to set."""
 
