@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import JobFailure, JobRun, RunState, StaffUser
@@ -67,15 +67,6 @@ def failures(session: Session, *, include_retried: bool, page: int) -> Page[JobF
     if not include_retried:
         query = query.where(JobFailure.retried_at.is_(None))
     return paginate(session, query, page)
-
-
-def open_failure_count(session: Session) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(JobFailure).where(JobFailure.retried_at.is_(None))
-        )
-        or 0
-    )
 
 
 def mark_retried(session: Session, failure: JobFailure, *, by: StaffUser, now: datetime) -> None:
