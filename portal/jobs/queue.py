@@ -221,8 +221,8 @@ class JobQueue:
         """Put job ``name`` on the queue; returns the queue's id for it. Enqueue after
         committing: the consumer (another process) only sees committed rows."""
         state = self.state()
-        wrapper = state.tasks.get(name)
-        if wrapper is None or state.specs[name].schedule is not None:
+        wrapper = state.tasks.get(name)  # a periodic job too: run now (e.g. a staff retry)
+        if wrapper is None:
             raise UnknownJob(name)
         task = wrapper.s(*args, **kwargs)
         state.huey.enqueue(task)

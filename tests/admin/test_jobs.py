@@ -99,6 +99,17 @@ def test_retry_without_the_csrf_token_is_refused(
     assert ATTEMPTS == []
 
 
+def test_a_failed_sweep_can_be_run_again_at_once(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    failure_id = _failure(session, name="reminders.sweep")
+    post(admin_client, f"/admin/jobs/failures/{failure_id}/retry")
+    assert "(reminders.sweep) queued again" in text(admin_client.get("/admin/jobs"))
+    session.expire_all()
+    assert len(session.scalars(select(JobFailure)).all()) == 1  # it ran, and did not fail
+    session.commit()
+
+
 def test_a_job_of_a_name_no_longer_known_is_not_retried(
     admin_client: FlaskClient, session: Session
 ) -> None:

@@ -203,3 +203,20 @@ def test_a_long_job_that_fails_shows_its_error_and_is_kept_for_staff(
     assert run.error == "ValueError: the file is not what it claimed"
     [failure] = _failures(session)
     assert json.loads(failure.arguments)["args"] == [run_id]
+
+
+def test_notify_due_with_queue_leaves_the_sending_to_the_consumer(
+    make_app: Any, app: Flask, session: Session
+) -> None:
+    from datetime import UTC, datetime
+
+    from portal.services.payment_codes import WIB
+
+    make_bill(session, due_date=datetime.now(UTC).astimezone(WIB).date() + timedelta(days=1))
+    session.commit()
+    queued = make_app(JOBS_IMMEDIATE=False, JOBS_URL="memory://")
+    with queued.app_context():
+        result = queued.test_cli_runner().invoke(args=["notify", "due", "--queue"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 email(s); 0 could not be queued." in result.output
+    assert [t.name for t in _queued(queued)] == ["mail.notice"]
