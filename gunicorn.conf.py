@@ -3,6 +3,7 @@ from the environment (GUNICORN_* below) or the command line."""
 
 import multiprocessing
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,6 +34,16 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def on_starting(server):
+    # A missing setting stops the master with one line, before any worker boots (a worker
+    # that cannot boot would otherwise be restarted again and again, each with a traceback).
+    from portal import check_settings
+    from portal.config import EX_CONFIG, ConfigError
+
+    try:
+        check_settings()
+    except ConfigError as exc:
+        print(f"portal: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EX_CONFIG)
     # Counters start from zero with the server: clear files a previous run left behind.
     for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
         stale.unlink()

@@ -15,7 +15,7 @@ from portal import config as config_module
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def _configured_flask(test_config: Mapping[str, Any] | None) -> Flask:
     # PORTAL_INSTANCE_PATH moves the runtime folder (instance/ beside the code by default).
     app = Flask(
         __name__,
@@ -25,12 +25,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.load(app.config, app.instance_path, os.environ, test_config)
     check_receipt_defaults(app)
+    return app
+
+
+def check_settings(test_config: Mapping[str, Any] | None = None) -> None:
+    """Load and check the configuration as ``create_app`` does, without building the app
+    (gunicorn's master calls it before starting workers). Raises ``ConfigError``."""
+    _configured_flask(test_config)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = _configured_flask(test_config)
     register_observability(app)
     register_extensions(app)
     register_web(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -169,3 +181,17 @@ def register_commands(app: Flask) -> None:
     from portal.cli import register
 
     register(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """The job queue from JOBS_URL; the tasks are declared by the modules imported here and
+    by the blueprints (``portal.api.tasks``)."""
+    import portal.jobs.mail  # noqa: F401  (declares the email jobs)
+    from portal.extensions import jobs
+    from portal.jobs.cli import jobs_cli
+
+    try:
+        jobs.init_app(app)
+    except ValueError as exc:
+        raise config_module.ConfigError(f"Cannot start: {exc}.") from exc
+    app.cli.add_command(jobs_cli)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import smtplib
 from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
 
 from portal.extensions import db
-from portal.services import demo, reminders, spreadsheets
+from portal.jobs.mail import sweep_notices
+from portal.services import demo, spreadsheets
 from portal.services.bill_import import ImportRejected, import_bills
-from portal.services.mail import send
 from portal.services.money import format_rupiah
-from portal.services.reminders import ReminderSettings
 from portal.services.reports import (
     MoneyState,
     Total,
@@ -21,7 +19,7 @@ from portal.services.reports import (
     report_filename,
     report_table,
 )
-from portal.web import code_settings, mail_settings
+from portal.web import code_settings
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 
@@ -167,33 +165,30 @@ def _echo_totals(totals: list[Total]) -> None:
         )
 
 
-notify_cli = click.Group("notify", help="Emails to policyholders.")
+notify_cli = click.Group("notify", help="Emails to policyholders: receipts and reminders.")
 
 
 @notify_cli.command("due")
-def notify_due_command() -> None:
-    """Send payment receipts and due/expiry reminders not sent yet (for cron; idempotent)."""
-    settings = ReminderSettings.from_config(current_app.config)
-    now = datetime.now(UTC)
-    notices = reminders.due_notices(db.session, now=now, settings=settings)
-    db.session.rollback()
-    sent = failed = 0
-    for notice in notices:
-        if not reminders.claim(db.session, notice, now=now):
-            db.session.rollback()
-            continue  # another run sends it
-        db.session.commit()
-        try:
-            send(mail_settings(), reminders.compose(notice))
-        except (OSError, smtplib.SMTPException) as exc:
-            reminders.release(db.session, notice)
-            db.session.commit()
-            failed += 1
-            click.echo(f"bill {notice.bill_id} {notice.kind}: not sent: {exc}", err=True)
-            continue
-        sent += 1
-    click.echo(f"Sent {sent} email(s); {failed} failed and will be retried.")
-    if failed:
+@click.option(
+    "--queue",
+    "through_queue",
+    is_flag=True,
+    help="Queue each email for the job consumer instead of sending it from here.",
+)
+def notify_due_command(through_queue: bool) -> None:
+    """Send payment receipts and due/expiry reminders not sent yet (idempotent).
+
+    The job consumer does this every 5 minutes by itself; this command is for cron instead
+    of the consumer's schedule, or to send them now.
+    """
+    result = sweep_notices(send_now=not through_queue)
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    if through_queue:
+        click.echo(f"Queued {result.queued} email(s); {result.failed} could not be queued.")
+    else:
+        click.echo(f"Sent {result.sent} email(s); {result.failed} failed and will be retried.")
+    if result.failed:
         raise SystemExit(1)
 
 

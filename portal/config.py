@@ -106,9 +106,19 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Portal Premi <no-reply@localhost>",
+    # The job queue: None is a SQLite file in the instance folder (jobs.sqlite3); in
+    # production redis://host:6379/1, shared by every machine. Immediate runs each job at once
+    # in the process that enqueues it (tests, and trying things out without a consumer).
+    "JOBS_URL": None,
+    "JOBS_IMMEDIATE": False,
 }
 
+JOBS_URL_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
 REQUIRED_SECRETS = ("SECRET_KEY", "DOKU_CLIENT_ID", "DOKU_SECRET_KEY", "PUBLIC_BASE_URL")
+
+
+# The exit status of a process stopped by its configuration (sysexits.h EX_CONFIG).
+EX_CONFIG = 78
 
 
 class ConfigError(RuntimeError):
@@ -199,6 +209,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAIL_USERNAME": ("MAIL_USERNAME", _str),
     "MAIL_PASSWORD": ("MAIL_PASSWORD", _str),
     "MAIL_SENDER": ("MAIL_SENDER", _str),
+    "JOBS_URL": ("JOBS_URL", _str),
+    "JOBS_IMMEDIATE": ("JOBS_IMMEDIATE", _bool),
 }
 
 
@@ -272,5 +284,8 @@ def check(config: Config) -> None:
         target = config[key]
         if not target.startswith("/") or "?" in target:
             problems.append(f"{key} must be a path starting with / and without a query string")
+    jobs_url = config.get("JOBS_URL")
+    if jobs_url and not (jobs_url == "memory://" or jobs_url.startswith(JOBS_URL_SCHEMES)):
+        problems.append("JOBS_URL must be sqlite:///path, redis://host:6379/1 or memory://")
     if problems:
         raise ConfigError("Cannot start: " + "; ".join(problems) + ".")

@@ -9,6 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
+from portal.jobs.queue import JobQueue
 from portal.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -19,3 +20,5 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
 talisman = Talisman()
+# The job queue (Huey): each app gets its own, built from JOBS_URL in create_app.
+jobs = JobQueue()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set everything up and start the app on SQLite with demo data at http://127.0.0.1:5000.
+# Set everything up and start the app on SQLite with demo data at http://127.0.0.1:5000,
+# with the job consumer beside it (stopped when the app stops).
 # Safe to run again: it reuses the virtual environment, the generated development secrets
 # (instance/config.py) and the demo data.
 set -euo pipefail
@@ -41,4 +42,14 @@ echo
 echo "Ask an inquiry as DOKU would, in another terminal:"
 echo "  .venv/bin/flask --app wsgi doku inquire CODE --url http://127.0.0.1:${PORT:-5000}"
 echo
-exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"
+# The job consumer (emails, reminders, reconciliation) runs beside the app and stops with it:
+# Ctrl-C, a SIGTERM to this script, or the app exiting stops both.
+.venv/bin/flask jobs worker --workers 2 &
+worker=$!
+.venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}" &
+web=$!
+stop() { kill -TERM "$web" "$worker" 2>/dev/null || true; wait "$web" "$worker" 2>/dev/null || true; }
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+wait "$web"

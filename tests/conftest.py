@@ -32,6 +32,8 @@ BASE_CONFIG: dict[str, Any] = {
     "PUBLIC_BASE_URL": "http://localhost",
     # Tests send many badly signed requests on purpose; the budget has tests of its own.
     "DOKU_AUTH_FAILURE_LIMIT": "1000000 per minute",
+    # Jobs run at once, in-process (tests/jobs/test_consumer.py also runs the real consumer).
+    "JOBS_IMMEDIATE": True,
 }
 
 

@@ -3,7 +3,6 @@ replace its payment code; send a policyholder's activation link."""
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,15 +35,15 @@ from portal.admin.forms import (
 from portal.admin.receipts import effective_defaults, footer_preview
 from portal.admin.routes import error_page
 from portal.extensions import db
+from portal.jobs.mail import send_activation_link
 from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
 from portal.services import audit, billing_admin
-from portal.services.account_links import send_account_link
 from portal.services.bill_record import bill_record, open_exception_counts
 from portal.services.billing_admin import BillingError, BillLocked
 from portal.services.payability import PayabilityRules, Standing, standing
 from portal.services.portal_views import bill_refusal
 from portal.services.validation import InvalidFields
-from portal.web import code_settings, link_settings, mail_settings
+from portal.web import code_settings
 
 
 def payability_rules() -> PayabilityRules:
@@ -352,24 +351,18 @@ def send_activation(holder_id: int) -> Any:
         flash(_("%(email)s has activated the account already; they can reset their password "
                 "from the login page.", email=holder.email), "error")  # fmt: skip
         return redirect(back)
+    holder_id, email = holder.id, holder.email
     audit.record(
         db.session, actor=staff(), action="policyholder.send_activation", entity="policyholder",
-        entity_id=holder.id, before=None, after={"email": holder.email}, now=now(),
+        entity_id=holder_id, before=None, after={"email": email}, now=now(),
     )  # fmt: skip
+    db.session.commit()  # before enqueueing: the job (another process) reads committed rows
     try:
-        send_account_link(
-            holder,
-            "activate",
-            base_url=request.url_root,
-            link_settings=link_settings("activate"),
-            mail_settings=mail_settings(),
-        )
-    except (OSError, smtplib.SMTPException) as exc:
-        db.session.rollback()
-        flash(_("The email could not be sent: %(error)s", error=str(exc)), "error")
+        send_activation_link.enqueue(holder_id)
+    except Exception as exc:
+        flash(_("The email could not be queued: %(error)s", error=str(exc)), "error")
         return redirect(back)
-    db.session.commit()
-    flash(_("Activation link sent to %(email)s.", email=holder.email), "success")
+    flash(_("Activation link queued for %(email)s.", email=email), "success")
     return redirect(back)
 
 

@@ -12,6 +12,8 @@ from portal.models import StaffRole
 from portal.services.accounts import PasswordRejected
 from portal.services.staff import StaffError, create_staff
 
+bp.cli.help = "Staff accounts of the back office."
+
 
 @bp.cli.command("create")
 @click.argument("email")

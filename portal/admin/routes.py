@@ -215,4 +215,4 @@ def dashboard() -> str:
     )
 
 
-from portal.admin import audit_log, billing, cli, imports, monitoring, receipts  # noqa: E402,F401
+from portal.admin import audit_log, billing, cli, imports, jobs, monitoring, receipts  # noqa: E402,F401

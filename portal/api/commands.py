@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -24,12 +25,16 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-@bp.cli.command("reconcile")
-@click.option(
-    "--since", default="2h", show_default=True, help="How far back to look (e.g. 2h, 1d)."
-)
-def reconcile(since: str) -> None:
-    """Apply payments DOKU reports as SUCCESS but never notified (Check Status API)."""
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    checked: int
+    failures: int
+    lines: tuple[tuple[str, bool], ...]  # (text, is an error)
+
+
+def reconcile_recent(since: timedelta) -> ReconcileResult:
+    """Ask DOKU about every unpaid bill with a successful inquiry within ``since``; apply each
+    SUCCESS it reports exactly as a notification would be applied. Commits per bill."""
     config = current_app.config
     client = DokuStatusClient(
         base_url=config["DOKU_API_BASE_URL"],
@@ -40,25 +45,41 @@ def reconcile(since: str) -> None:
     found = candidates(
         db.session,
         now=now,
-        since=parse_duration(since),
+        since=since,
         delay=timedelta(seconds=config["DOKU_RECONCILE_DELAY_SECONDS"]),
     )
     db.session.rollback()
     failures = 0
+    lines: list[tuple[str, bool]] = []
     for candidate in found:
         try:
             status = client.status(candidate.invoice_number)
         except StatusLookupFailed as exc:
             failures += 1
-            click.echo(f"{candidate.invoice_number}: not checked: {exc}", err=True)
+            lines.append((f"{candidate.invoice_number}: not checked: {exc}", True))
             continue
         if status is None:
-            click.echo(f"{candidate.invoice_number}: unknown to DOKU")
+            lines.append((f"{candidate.invoice_number}: unknown to DOKU", False))
             continue
         result = apply_status(db.session, candidate, status, now=datetime.now(UTC))
         db.session.commit()
         what = result.message if result is not None else "nothing to apply"
-        click.echo(f"{candidate.invoice_number}: DOKU says {status.status}: {what}")
-    click.echo(f"Checked {len(found)} bill(s); {failures} could not be checked.")
-    if failures:
+        lines.append((f"{candidate.invoice_number}: DOKU says {status.status}: {what}", False))
+    return ReconcileResult(checked=len(found), failures=failures, lines=tuple(lines))
+
+
+@bp.cli.command("reconcile")
+@click.option(
+    "--since", default="2h", show_default=True, help="How far back to look (e.g. 2h, 1d)."
+)
+def reconcile(since: str) -> None:
+    """Apply payments DOKU reports as SUCCESS but never notified (Check Status API).
+
+    The job consumer runs this every 5 minutes with --since 2h; this command is for cron
+    instead, or to look further back (e.g. after restoring a backup)."""
+    result = reconcile_recent(parse_duration(since))
+    for text, is_error in result.lines:
+        click.echo(text, err=is_error)
+    click.echo(f"Checked {result.checked} bill(s); {result.failures} could not be checked.")
+    if result.failures:
         raise SystemExit(1)

@@ -17,10 +17,14 @@ from urllib.parse import urlsplit
 
 import click
 from flask import current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.api import bp
 from portal.doku.messages import inquiry_request_body, notification_body
 from portal.doku.signature import format_timestamp, signed_headers, verify
+from portal.extensions import db
+from portal.models import Inquiry
 from portal.services.money import format_rupiah
 from portal.services.receipt import ReceiptTextError, layout_footer
 
@@ -30,6 +34,7 @@ class Exchange:
     status: int
     headers: dict[str, str]
     body: bytes
+    request_id: str = ""
 
 
 def _send(url: str | None, flask_path: str, headers: dict[str, str], body: bytes) -> Exchange:
@@ -68,7 +73,7 @@ def _grouped(code: str) -> str:
 @bp.cli.command("inquire")
 @click.argument("payment_code")
 @click.option("--url", help="Server to call, e.g. http://127.0.0.1:5000 (default: in-process).")
-@click.option("--agent-id", default="ALFAMART", show_default=True)
+@click.option("--agent-id", default="ALFAMART", show_default=True, help="AGENT_ID (the chain)")
 @click.option("--store", "store_id", default="TZ01", show_default=True, help="AGENT_STORE_ID")
 def inquire(payment_code: str, url: str | None, agent_id: str, store_id: str) -> None:
     """Send a signed inquiry for PAYMENT_CODE as DOKU would, and print the answer."""
@@ -105,8 +110,34 @@ def _call(
     except (urllib.error.URLError, OSError) as exc:
         raise click.ClickException(f"Could not reach {endpoint}: {exc}") from None
     click.echo(f"POST {endpoint or target} (Request-Id {request_id})")
+    exchange = Exchange(exchange.status, exchange.headers, exchange.body, request_id)
+    if exchange.status == 401:
+        raise click.ClickException(
+            f"HTTP 401: the server refused OUR request ({_error_text(exchange)}). Check that "
+            f"DOKU_CLIENT_ID and DOKU_SECRET_KEY here are the server's, and that "
+            f"{target_setting} ({target}) is the path the server signs for."
+        )
     _check_response_signature(exchange, client_id, secret, request_id, target)
     return exchange
+
+
+def _error_text(exchange: Exchange) -> str:
+    try:
+        error = json.loads(exchange.body).get("error", {})
+        return f"{error.get('code')}: {error.get('message')}"
+    except (ValueError, AttributeError):
+        return exchange.body[:200].decode("utf-8", "replace")
+
+
+def _recorded_reason(request_id: str) -> str | None:
+    """Why the app decided as it did, from its record of the inquiry (when the server shares
+    this configuration's database, e.g. in-process or a local server)."""
+    try:
+        reason = db.session.scalar(select(Inquiry.reason).where(Inquiry.request_id == request_id))
+    except SQLAlchemyError:
+        reason = None
+    db.session.rollback()
+    return reason
 
 
 def _check_response_signature(
@@ -115,9 +146,11 @@ def _check_response_signature(
     headers = {k.lower(): v for k, v in exchange.headers.items()}
     signature = headers.get("signature")
     if signature is None:
-        raise click.ClickException(f"HTTP {exchange.status}: the response is not signed.")
+        raise click.ClickException(
+            f"HTTP {exchange.status}: the server's ANSWER is not signed; DOKU would reject it."
+        )
     if headers.get("request-id") != request_id:
-        raise click.ClickException("The response does not echo our Request-Id.")
+        raise click.ClickException("The server's ANSWER does not echo our Request-Id.")
     valid = verify(
         (secret,),
         signature,
@@ -129,7 +162,11 @@ def _check_response_signature(
         response=True,
     )
     if not valid or headers.get("client-id") != client_id:
-        raise click.ClickException(f"HTTP {exchange.status}: the response signature is WRONG.")
+        raise click.ClickException(
+            f"HTTP {exchange.status}: the server's ANSWER has a WRONG signature (our request "
+            "was accepted, but the answer is signed with another key or over other bytes); "
+            "DOKU would reject it."
+        )
     click.echo(f"HTTP {exchange.status}, response signature verified")
 
 
@@ -140,6 +177,8 @@ def _print_answer(exchange: Exchange) -> None:
         return
     status = answer.get("online_to_offline_inquiry", {}).get("status")
     click.echo(f"Status        : {status}")
+    if status != "success" and (reason := _recorded_reason(exchange.request_id)):
+        click.echo(f"Reason        : {reason}")
     code = answer.get("online_to_offline_info", {}).get("payment_code", "")
     click.echo(f"Payment code  : {_grouped(code)}")
     if order := answer.get("order"):
@@ -175,10 +214,19 @@ def _print_answer(exchange: Exchange) -> None:
 @click.option("--amount", type=int, help="Amount paid (default: what the inquiry answers).")
 @click.option("--invoice", help="Invoice number (default: what the inquiry answers).")
 @click.option(
-    "--status", type=click.Choice(["SUCCESS", "FAILED"]), default="SUCCESS", show_default=True
+    "--status",
+    type=click.Choice(["SUCCESS", "FAILED"]),
+    default="SUCCESS",
+    show_default=True,
+    help="transaction.status of the notification.",
 )
-@click.option("--agent-id", default="ALFAMART", show_default=True)
+@click.option("--agent-id", default="ALFAMART", show_default=True, help="AGENT_ID (the chain)")
 @click.option("--store", "store_id", default="TZ01", show_default=True, help="AGENT_STORE_ID")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send the notification even when the inquiry refuses the code (the till would not).",
+)
 def pay(
     payment_code: str,
     url: str | None,
@@ -187,16 +235,29 @@ def pay(
     status: str,
     agent_id: str,
     store_id: str,
+    force: bool,
 ) -> None:
-    """Pay PAYMENT_CODE at the till: an inquiry, then the HTTP Notification DOKU would send."""
+    """Pay PAYMENT_CODE at the till: an inquiry, then the HTTP Notification DOKU would send.
+
+    Without --invoice and --amount the inquiry comes first, as at the till, and a refusal
+    stops there unless --force."""
     if amount is None or invoice is None:
         click.echo("Inquiry first, as the till does:")
-        answer = json.loads(_inquiry(payment_code, url, agent_id, store_id).body)
+        inquiry = _inquiry(payment_code, url, agent_id, store_id)
+        answer = json.loads(inquiry.body)
         order = answer.get("order")
-        if order is None:
-            status_text = answer.get("online_to_offline_inquiry", {}).get("status", answer)
+        inquiry_status = answer.get("online_to_offline_inquiry", {}).get("status")
+        if inquiry_status != "success" and not force:
+            reason = _recorded_reason(inquiry.request_id)
+            because = f" ({reason})" if reason else ""
             raise click.ClickException(
-                f"The inquiry answered {status_text} without an order: give --invoice and --amount."
+                f"HTTP {inquiry.status}: the inquiry answered {inquiry_status}{because}. The till "
+                "takes no money for this code, so no notification was sent (--force sends one)."
+            )
+        if order is None:
+            raise click.ClickException(
+                f"The inquiry answered {inquiry_status} without an order: give --invoice and "
+                "--amount."
             )
         amount = order["amount"] if amount is None else amount
         invoice = order["invoice_number"] if invoice is None else invoice

@@ -5,6 +5,7 @@ from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.billing import Bill, BillState, PaymentCode, Policy, Policyholder
 from portal.models.doku import Inquiry, ReceivedNotification
 from portal.models.imports import StagedImport
+from portal.models.jobs import JobFailure, JobRun, RunState
 from portal.models.payments import ExceptionKind, Payment, PaymentException, PaymentSource
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "BillState",
     "ExceptionKind",
     "Inquiry",
+    "JobFailure",
+    "JobRun",
     "Payment",
     "PaymentCode",
     "PaymentException",
@@ -23,6 +26,7 @@ __all__ = [
     "ReceiptDefaults",
     "ReceivedNotification",
     "ReminderSent",
+    "RunState",
     "StaffRole",
     "StaffUser",
     "StagedImport",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
@@ -38,6 +37,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.extensions import db, limiter
+from portal.jobs.mail import send_password_reset
 from portal.models import Policyholder, utcnow
 from portal.policyholder import bp
 from portal.policyholder.forms import (
@@ -48,7 +48,6 @@ from portal.policyholder.forms import (
     SetPasswordForm,
 )
 from portal.services import audit, portal_views
-from portal.services.account_links import send_account_link
 from portal.services.accounts import (
     PASSWORD_MIN,
     LinkInvalid,
@@ -62,7 +61,7 @@ from portal.services.barcodes import code128_svg, qr_svg
 from portal.services.contact import insurer_contact
 from portal.services.inquiries import InquiryRules
 from portal.services.money import format_rupiah
-from portal.web import LANGUAGE_COOKIE, link_settings, mail_settings
+from portal.web import LANGUAGE_COOKIE, link_settings
 
 log = logging.getLogger(__name__)
 
@@ -306,29 +305,15 @@ def logout() -> Any:
 def forgot() -> Any:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        holder = portal_views.policyholder_by_email(db.session, form.email.data or "")
-        if holder is not None:
-            try:
-                send_account_link(
-                    holder,
-                    "reset",
-                    base_url=_public_base_url(),
-                    link_settings=link_settings("reset"),
-                    mail_settings=mail_settings(),
-                )
-            except (OSError, smtplib.SMTPException):
-                # Same answer as for an unknown address; staff see the failure in the log.
-                log.exception("could not email a reset link to policyholder %s", holder.id)
+        # The job looks the address up, so a known and an unknown one cost the same here.
+        try:
+            send_password_reset.enqueue(form.email.data or "")
+        except Exception:
+            # Same answer whatever happens; staff see the failure in the log.
+            log.exception("could not queue a password reset email")
         db.session.rollback()
         return render_template("policyholder/forgot_sent.html")
     return render_template("policyholder/forgot.html", form=form)
-
-
-def _public_base_url() -> str:
-    """Where the emailed link points. ``PUBLIC_BASE_URL``, when configured, wins over the
-    request's Host header, which a client chooses."""
-    configured = current_app.config.get("PUBLIC_BASE_URL")
-    return str(configured) if configured else url_for(".dashboard", _external=True)
 
 
 def _set_password_page(token: str, purpose: Literal["activate", "reset"]) -> Any:

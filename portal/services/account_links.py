@@ -1,7 +1,8 @@
 """Emailing a policyholder the one-time link to activate the account or reset the password.
 
-The portal serves the links at ``/activate/<token>`` and ``/reset/<token>``; the staff screens
-and the bill import send activation links through the same function.
+The portal serves the links at ``/activate/<token>`` and ``/reset/<token>``. Only jobs call this
+(``portal.jobs.mail``): a web request enqueues the email, the job consumer sends it, and the
+token is made when the email leaves.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def test_admin_sends_a_policyholder_the_activation_link(
     assert "To: dewi@example.com" in message
     assert "http://localhost/activate/" in message
     page = text(admin_client.get(f"/admin/policyholders/{holder.id}"))
-    assert "Activation link sent to dewi@example.com." in page
+    assert "Activation link queued for dewi@example.com." in page
     [entry] = audit_rows(session, "policyholder.send_activation")
     assert "activate/" not in (entry.after or "")  # the link itself is a secret
 

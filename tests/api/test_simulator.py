@@ -65,4 +65,5 @@ def test_simulator_refuses_an_answer_signed_with_another_key(
     with gunicorn(database_url_for_tests, workers=1, DOKU_SECRET_KEY="SK-another-key") as url:
         result = _inquire(runner, code, "--url", url)
     assert result.exit_code != 0
-    assert "HTTP 401: the response signature is WRONG" in result.output
+    assert "HTTP 401: the server refused OUR request" in result.output
+    assert "DOKU_SECRET_KEY" in result.output

@@ -210,7 +210,12 @@ def test_forgot_password_with_the_mail_server_down_gives_the_same_answer(
     )
     assert response.status_code == 200
     assert "Periksa email Anda" in page_text(response)
-    assert "could not email a reset link" in caplog.text
+    # The email is a job: its failure is logged and it is scheduled to try again.
+    assert "ConnectionRefusedError" in caplog.text
+    from portal.extensions import jobs
+
+    [retry] = jobs.huey(down).scheduled()
+    assert retry.name == "mail.password_reset" and retry.retries == 7
 
 
 def test_activation_email_from_the_back_office_opens_the_activation_page(
