@@ -7,11 +7,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from portal.doku.signature import verify
+from portal.doku.signature import format_timestamp, signed_headers, verify
 
 STATUS_PREFIX = "/orders/v1/status/"
 
@@ -25,6 +26,9 @@ class FakeDoku:
     asked: list[str] = field(default_factory=list)
     refused: int = 0
     url: str = ""
+    # How DOKU signs its answer: "no_digest" (DOKU's GET-style recipe), "digest" (with the
+    # answer body's Digest line), "none" (unsigned) or "wrong" (another key).
+    answer_signing: str = "no_digest"
 
 
 def _handler(fake: FakeDoku) -> type[BaseHTTPRequestHandler]:
@@ -37,6 +41,19 @@ def _handler(fake: FakeDoku) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if fake.answer_signing != "none":
+                key = fake.secret_key if fake.answer_signing != "wrong" else "SK-not-doku"
+                signed = signed_headers(
+                    key,
+                    client_id=fake.client_id,
+                    request_id=self.headers.get("Request-Id", ""),
+                    timestamp=format_timestamp(datetime.now(UTC)),
+                    request_target=self.path,
+                    body=data if fake.answer_signing == "digest" else None,
+                    response=True,
+                )
+                for name, value in signed.items():
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -145,3 +146,38 @@ def test_since_limits_how_far_back_bills_are_checked(
         assert "Checked 0 bill(s)" in _reconcile(make_app, doku.url, "--since", "2h").output
         assert "Checked 1 bill(s)" in _reconcile(make_app, doku.url, "--since", "1d").output
     assert doku.asked == [invoice]
+
+
+@pytest.mark.parametrize("signing", ["no_digest", "digest"])
+def test_an_answer_signed_either_way_doku_documents_is_applied(
+    make_app: Any, client: FlaskClient, session: Session, signing: str
+) -> None:
+    bill = make_bill(session)
+    invoice = _asked_at_till(client, session, bill, minutes_ago=30)
+    amount = session.get(Bill, bill.id).amount  # type: ignore[union-attr]
+    session.commit()
+    with fake_doku(CLIENT_ID, SECRET_KEY) as doku:
+        doku.answer_signing = signing
+        doku.answers[invoice] = status_answer(invoice, "SUCCESS", amount, format_timestamp(PAID_AT))
+        assert _reconcile(make_app, doku.url).exit_code == 0
+    assert len(_payments(session)) == 1
+
+
+@pytest.mark.parametrize("signing, problem", [
+    ("none", "the answer is not signed"),
+    ("wrong", "the answer's signature does not verify"),
+])  # fmt: skip
+def test_an_unsigned_or_wrongly_signed_answer_applies_nothing(
+    make_app: Any, client: FlaskClient, session: Session, signing: str, problem: str
+) -> None:
+    bill = make_bill(session)
+    invoice = _asked_at_till(client, session, bill, minutes_ago=30)
+    amount = session.get(Bill, bill.id).amount  # type: ignore[union-attr]
+    session.commit()
+    with fake_doku(CLIENT_ID, SECRET_KEY) as doku:
+        doku.answer_signing = signing
+        doku.answers[invoice] = status_answer(invoice, "SUCCESS", amount, format_timestamp(PAID_AT))
+        result = _reconcile(make_app, doku.url)
+    assert result.exit_code == 1
+    assert problem in result.output
+    assert _payments(session) == []
