@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal import config as config_module
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+
+log = logging.getLogger(__name__)
 
 
 def _configured_flask(test_config: Mapping[str, Any] | None) -> Flask:
@@ -175,6 +179,20 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith("/doku/"):
             return json_http_error(exc)
         return exc
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError) -> Response:
+        """The database does not answer: 503 (try again), not a 500 (our bug). The DOKU
+        blueprint answers its own, signed, JSON 503."""
+        db.session.rollback()
+        log.error("database unavailable: %s", str(exc.orig)[:200])
+        if request.path.startswith(("/metrics", "/readyz", "/healthz")):
+            response = Response("database unavailable\n", 503, mimetype="text/plain")
+        else:
+            response = Response(render_template("unavailable.html"), 503)
+        response.headers["Retry-After"] = "60"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 def register_commands(app: Flask) -> None:

@@ -3,7 +3,6 @@ entry shown as the fields it changed; downloads as CSV or XLSX."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Response, render_template, request, url_for
@@ -14,17 +13,13 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.admin import bp
-from portal.admin.common import now, page_arg
+from portal.admin.common import FIRST_DAY, LAST_DAY, now, page_arg
 from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.models import AuditEntry
 from portal.services import audit, spreadsheets
 from portal.services.money import format_rupiah
 from portal.services.payment_codes import WIB
-
-# Days the date filters accept: beyond them a typo (``9999-12-31``) is a form error.
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2099, 12, 31)
 
 ENTITY_NAMES = {
     "bill": _l("Bill"),

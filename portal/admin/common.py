@@ -41,18 +41,31 @@ def write_required(view: F) -> F:
     return cast(F, wrapped)
 
 
+# Days the date filters accept: beyond them a typo (``9999-12-31``) is refused.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+# A page number past this is a typo or a probe; paginate() also stops at the last page.
+PAGE_MAX = 1_000_000
+
+
 def page_arg() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    number = request.args.get("page", 1, type=int) or 1
+    return min(max(1, number), PAGE_MAX)
 
 
 def date_arg(name: str) -> date | None:
+    """A ``YYYY-MM-DD`` query argument; anything else, or a day outside FIRST_DAY..LAST_DAY,
+    is a 400 that says so."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
-        return None
+        abort(400, description=f"'{name}' must be a day written YYYY-MM-DD.")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        abort(400, description=f"'{name}' must be a day between {FIRST_DAY} and {LAST_DAY}.")
+    return day
 
 
 def end_of_day_wib(day: date) -> datetime:

@@ -98,6 +98,13 @@ ERROR_TEXTS = {
 }
 
 
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Staff pages show customers' data: no copy in a shared browser's or proxy's cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
     title, text = ERROR_TEXTS.get(status, ("Error", "Something went wrong."))
     body = render_template(

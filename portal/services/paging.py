@@ -39,7 +39,10 @@ def paginate(
 ) -> Page[Any]:
     """One page of ``statement`` (which selects one entity, ordered) and the total count."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    number = max(1, number)
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = int(
+        session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    )
+    # Past the last page (a stale link, or ?page=9223372036854775807): the last page.
+    number = max(1, min(number, -(-total // per_page)))
     items = session.scalars(statement.limit(per_page).offset((number - 1) * per_page)).all()
-    return Page(items=items, number=number, per_page=per_page, total=int(total or 0))
+    return Page(items=items, number=number, per_page=per_page, total=total)
