@@ -10,7 +10,12 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from portal.models.billing import EMAIL_MAX
-from portal.services.accounts import PASSWORD_MAX, PASSWORD_MIN
+from portal.services.accounts import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    PasswordProblem,
+    password_problem,
+)
 
 # Deliberately loose: the address only has to be one we could have on file.
 _EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+$"
@@ -50,6 +55,17 @@ class ForgotPasswordForm(FlaskForm):
     email = _email_field()
 
 
+PASSWORD_PROBLEMS = {
+    PasswordProblem.TOO_SHORT: _l("Use at least %(count)d characters.", count=PASSWORD_MIN),
+    PasswordProblem.TOO_LONG: _l("Use at most %(count)d characters.", count=PASSWORD_MAX),
+    PasswordProblem.DIGITS_ONLY: _l("Use more than digits alone."),
+    PasswordProblem.GUESSABLE: _l(
+        "This password is too easy to guess (a common password, a pattern, or your own name "
+        "or email). Use a longer phrase of unrelated words."
+    ),
+}
+
+
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
@@ -65,15 +81,14 @@ class SetPasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
 
+    # The account's name and email, which a password must not be built from (set by the view).
+    personal: tuple[str, ...] = ()
+
     def validate_password(self, field: Any) -> None:
-        # The same rules as services.accounts.check_new_password, said in the user's language.
-        password = field.data or ""
-        if len(password) < PASSWORD_MIN:
-            raise ValidationError(_l("Use at least %(count)d characters.", count=PASSWORD_MIN))
-        if len(password) > PASSWORD_MAX:
-            raise ValidationError(_l("Use at most %(count)d characters.", count=PASSWORD_MAX))
-        if password.isdigit():
-            raise ValidationError(_l("Use more than digits alone."))
+        # The rules are services.accounts.password_problem; this says them in the user's language.
+        problem = password_problem(field.data or "", personal=self.personal)
+        if problem is not None:
+            raise ValidationError(PASSWORD_PROBLEMS[problem])
 
 
 class LanguageForm(FlaskForm):

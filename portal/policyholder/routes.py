@@ -54,6 +54,7 @@ from portal.services.accounts import (
     PasswordRejected,
     account_from_link,
     authenticate_policyholder,
+    personal_words,
     set_password,
 )
 from portal.services.audit import LoginArea, LoginEvent
@@ -326,6 +327,7 @@ def _set_password_page(token: str, purpose: Literal["activate", "reset"]) -> Any
             "policyholder/link_invalid.html", purpose=purpose, reason=exc.reason
         ), status
     form = SetPasswordForm()
+    form.personal = personal_words(holder)
     if form.validate_on_submit():
         try:
             set_password(holder, form.password.data or "", now=utcnow())

@@ -8,14 +8,18 @@ once, and it expires after its maximum age.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from portal.models import Policyholder, StaffUser
 
@@ -28,8 +32,33 @@ _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 Account = Policyholder | StaffUser
 
 
+class PasswordProblem(StrEnum):
+    """Why a new password is refused (forms say it in the reader's language)."""
+
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    DIGITS_ONLY = "digits_only"
+    GUESSABLE = "guessable"
+
+
+_PROBLEM_TEXT = {
+    PasswordProblem.TOO_SHORT: f"at least {PASSWORD_MIN} characters",
+    PasswordProblem.TOO_LONG: f"at most {PASSWORD_MAX} characters",
+    PasswordProblem.DIGITS_ONLY: "not only digits",
+    PasswordProblem.GUESSABLE: "too easy to guess (a common password, a pattern or your own "
+    "name or email); use a longer phrase of unrelated words",
+}
+# zxcvbn's scale: 0-2 fall to an online or offline guessing attack in hours to days.
+MIN_STRENGTH = 3
+_ESTIMATED_PREFIX = 72  # zxcvbn's own limit; the rest only adds strength
+
+
 class PasswordRejected(ValueError):
     """A new password that does not meet the rules; the message says which."""
+
+    def __init__(self, problem: PasswordProblem) -> None:
+        super().__init__(_PROBLEM_TEXT[problem])
+        self.problem = problem
 
 
 class LinkInvalid(ValueError):
@@ -40,18 +69,35 @@ class LinkInvalid(ValueError):
         self.reason = reason  # "expired" or "invalid"
 
 
-def hash_password(password: str) -> str:
-    check_new_password(password)
+def hash_password(password: str, *, personal: Iterable[str] = ()) -> str:
+    check_new_password(password, personal=personal)
     return _hasher.hash(password)
 
 
-def check_new_password(password: str) -> None:
+def password_problem(password: str, *, personal: Iterable[str] = ()) -> PasswordProblem | None:
+    """What is wrong with ``password`` as a new password, if anything: the one place the rules
+    live. ``personal``: the account's name and email, which make a password guessable.
+
+    Strength is zxcvbn's estimate (common and breached-style passwords, keyboard patterns,
+    repeats, dates, the account's own words), not a character-class recipe."""
     if len(password) < PASSWORD_MIN:
-        raise PasswordRejected(f"at least {PASSWORD_MIN} characters")
+        return PasswordProblem.TOO_SHORT
     if len(password) > PASSWORD_MAX:
-        raise PasswordRejected(f"at most {PASSWORD_MAX} characters")
+        return PasswordProblem.TOO_LONG
     if password.isdigit():
-        raise PasswordRejected("not only digits")
+        return PasswordProblem.DIGITS_ONLY
+    words = [w for text in personal for w in re.split(r"[\s@._+-]+", text.lower()) if len(w) > 2]
+    joined = ["".join(re.split(r"[\s._+-]+", text.lower().split("@")[0])) for text in personal]
+    estimate = zxcvbn(password[:_ESTIMATED_PREFIX], user_inputs=[*personal, *words, *joined])
+    if estimate["score"] < MIN_STRENGTH:
+        return PasswordProblem.GUESSABLE
+    return None
+
+
+def check_new_password(password: str, *, personal: Iterable[str] = ()) -> None:
+    problem = password_problem(password, personal=personal)
+    if problem is not None:
+        raise PasswordRejected(problem)
 
 
 def password_matches(password_hash: str | None, password: str) -> bool:
@@ -61,9 +107,14 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def personal_words(account: Account) -> tuple[str, ...]:
+    """What a password must not be built from: the account's email, and its name."""
+    return (account.email, account.name)
+
+
 def set_password(account: Account, password: str, *, now: datetime) -> None:
     """Set a new password; every existing session and link of the account ends."""
-    account.password_hash = hash_password(password)
+    account.password_hash = hash_password(password, personal=personal_words(account))
     account.session_version = (account.session_version or 1) + 1
     if isinstance(account, Policyholder) and account.activated_at is None:
         account.activated_at = now

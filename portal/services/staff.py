@@ -38,7 +38,7 @@ def create_staff(
     staff = StaffUser(
         email=email,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, personal=(email, name)),
         role=StaffRole(role).value,
         active=True,
         created_at=now,

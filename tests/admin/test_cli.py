@@ -80,3 +80,14 @@ def test_a_weak_password_or_a_taken_email_creates_nothing(runner: Any, session: 
     )
     assert invalid.exit_code == 1
     assert "Not a valid email address." in invalid.output
+
+
+def test_a_guessable_staff_password_is_refused_with_the_reason(
+    runner: Any, session: Session
+) -> None:
+    result = runner.invoke(
+        args=["admin", "create", "weak@insurer.example"], input="aaaaaaaaaa\naaaaaaaaaa\n"
+    )
+    assert result.exit_code != 0
+    assert "too easy to guess" in result.output
+    assert _staff(session, "weak@insurer.example") is None

@@ -122,6 +122,10 @@ def test_a_forged_or_misused_link_is_refused_with_a_page_not_an_error(
     ("short", None, "Gunakan minimal 10 karakter."),
     ("12345678901234", None, "Jangan hanya memakai angka."),
     (NEW_PASSWORD, NEW_PASSWORD + "x", "Kedua kata sandi tidak sama."),
+    ("password123", None, "Kata sandi ini terlalu mudah ditebak"),
+    ("aaaaaaaaaaaa", None, "Kata sandi ini terlalu mudah ditebak"),
+    ("qwertyuiop12", None, "Kata sandi ini terlalu mudah ditebak"),
+    ("budisantoso2024", None, "Kata sandi ini terlalu mudah ditebak"),  # the account's own name
 ])  # fmt: skip
 def test_a_password_that_breaks_the_rules_is_refused_with_the_reason(
     client: FlaskClient, session: Session, password: str, confirm: str | None, message: str
