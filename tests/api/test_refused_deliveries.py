@@ -45,7 +45,7 @@ def test_a_flood_of_large_unsigned_notifications_keeps_a_few_hundred_bytes_each(
     for n in range(40):
         assert _unsigned(client, NOTIFICATION_TARGET, body, f"flood-{n}").status_code == 401
     session.expire_all()
-    rows = list(session.scalars(select(ReceivedNotification)))
+    rows = list(session.scalars(select(ReceivedNotification).order_by(ReceivedNotification.id)))
     assert len(rows) == 40
     stored = sum(len(r.body) + len(r.headers) + len(r.response_body or "") for r in rows)
     assert stored < 40 * 600, stored  # not 40 x (16 KiB + 18 KiB of headers)
