@@ -7,7 +7,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Behind a proxy (PROXY_FIX_X_FOR set) the app listens on loopback only, so nothing reaches it
+# around the proxy; without one it listens on every interface.
+_behind_proxy = os.environ.get("PROXY_FIX_X_FOR", "0") not in ("", "0")
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000" if _behind_proxy else "0.0.0.0:8000")
 # One sync worker per core, plus one to use a core while another waits on the database. The
 # DOKU endpoints are short and CPU-bound (bench/: 2 workers on 2 cores gave 698 req/s, 3 gave
 # 657, the usual 2 x cores + 1 = 5 gave 555, with more CPU per request from switching).

@@ -119,13 +119,18 @@ CONTENT_SECURITY_POLICY = {
 
 def register_web(app: Flask) -> None:
     """Sessions, logins, CSRF, rate limits, languages and security headers for the pages."""
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
-    from portal.web import AreaSessionInterface, load_account, select_locale, select_timezone
+    from portal.web import (
+        AreaSessionInterface,
+        TrustedProxyFix,
+        load_account,
+        select_locale,
+        select_timezone,
+    )
 
     if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
+            networks=app.config["TRUSTED_PROXIES"],
             x_for=app.config["PROXY_FIX_X_FOR"],
             x_proto=app.config["PROXY_FIX_X_PROTO"],
         )

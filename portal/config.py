@@ -83,6 +83,8 @@ DEFAULTS: dict[str, Any] = {
     # How many proxies in front of the app set X-Forwarded-For / -Proto (0: none).
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
+    # The proxies' own addresses: forwarded headers from any other peer are ignored.
+    "TRUSTED_PROXIES": ("127.0.0.1/32", "::1/128"),
     # Login rate limits; the storage is shared by every worker and machine in production.
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_KEY_PREFIX": "portal",
@@ -196,6 +198,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "METRICS_ALLOW_NETWORKS": ("METRICS_ALLOW_NETWORKS", _list),
     "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", _int),
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", _int),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _list),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", _str),
     "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", _str),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", _str),
@@ -275,6 +278,11 @@ def check(config: Config) -> None:
             ipaddress.ip_network(network)
     except ValueError as exc:
         problems.append(f"METRICS_ALLOW_NETWORKS: {exc}")
+    try:
+        for network in config["TRUSTED_PROXIES"]:
+            ipaddress.ip_network(network)
+    except ValueError as exc:
+        problems.append(f"TRUSTED_PROXIES: {exc}")
     if bool(config["DOKU_PREVIOUS_SECRET_KEY"]) != bool(config["DOKU_PREVIOUS_SECRET_KEY_UNTIL"]):
         problems.append("DOKU_PREVIOUS_SECRET_KEY and DOKU_PREVIOUS_SECRET_KEY_UNTIL go together")
     if not 0 < config["ALFA_MIN_AMOUNT"] <= config["ALFA_MAX_AMOUNT"]:

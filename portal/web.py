@@ -3,17 +3,24 @@ language a page speaks."""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.extensions import db
 from portal.models import Policyholder, StaffUser
 from portal.services.accounts import LinkSettings
 from portal.services.mail import MailSettings
 from portal.services.payment_codes import CodeSettings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ADMIN_PREFIX = "/admin"
 
@@ -126,3 +133,42 @@ def code_settings() -> CodeSettings:
         length=config["PAYMENT_CODE_LENGTH"],
         grace_days=config["PAYMENT_CODE_GRACE_DAYS"],
     )
+
+
+class TrustedProxyFix:
+    """ProxyFix, but only for requests whose peer is one of ``networks`` (the proxies in front).
+
+    X-Forwarded-For from anyone else is ignored: otherwise a client writes its own address
+    (into the login limits, the /metrics allow-list, logs and stored notifications). What a
+    trusted proxy forwards must still be an IP address (and the scheme http or https), else
+    the peer's own address stands: a long or garbled header never reaches a database column.
+    """
+
+    def __init__(
+        self, app: WSGIApplication, *, networks: Sequence[str], x_for: int, x_proto: int
+    ) -> None:
+        self.app = app
+        self.networks = tuple(ipaddress.ip_network(n) for n in networks)
+        self.fixed = ProxyFix(self._checked, x_for=x_for, x_proto=x_proto)
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            peer = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(peer in network for network in self.networks)
+
+    def _checked(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        original = environ.get("werkzeug.proxy_fix.orig", {})
+        try:
+            ipaddress.ip_address(environ.get("REMOTE_ADDR", ""))
+        except ValueError:
+            environ["REMOTE_ADDR"] = original.get("REMOTE_ADDR")
+        if environ.get("wsgi.url_scheme") not in ("http", "https"):
+            environ["wsgi.url_scheme"] = original.get("wsgi.url_scheme", "http")
+        return self.app(environ, start_response)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._trusted(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
