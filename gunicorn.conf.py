@@ -25,6 +25,8 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = 1000
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
+# Activation and reset tokens in URLs never reach the access log (portal/access_log.py).
+logger_class = "portal.access_log.RedactingLogger"
 # The app is created in each worker, never shared across fork: database connections stay
 # per process.
 preload_app = False

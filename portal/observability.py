@@ -17,6 +17,8 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from prometheus_client import Counter, Histogram
 
+from portal.access_log import RedactSecretPaths
+
 REQUEST_ID_HEADER = "X-Request-Id"
 
 INQUIRIES = Counter("doku_inquiries_total", "Inquiries answered, by status", ["status"])
@@ -76,6 +78,10 @@ def configure_logging(app: Flask) -> None:
     handler.portal_handler = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(app.config["LOG_LEVEL"])
+    # `flask run` logs each request line through "werkzeug": no link tokens there either.
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactSecretPaths) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactSecretPaths())
 
 
 def _usable_request_id(value: str | None) -> str | None:
