@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Policy, Policyholder
-from tests.admin.conftest import audit_rows, post, text
+from tests.admin.conftest import audit_rows, csrf_token, post, text
 from tests.factories import make_bill
 
 
@@ -168,3 +168,30 @@ def test_no_activation_link_for_an_account_already_activated(
     post(admin_client, f"/admin/policyholders/{holder.id}/activation")
     assert _outbox(app) == before
     assert audit_rows(session, "policyholder.send_activation") == []
+
+
+def test_an_activation_link_never_takes_the_host_header_of_the_request(
+    admin_client: FlaskClient, session: Session, app: Flask
+) -> None:
+    holder = Policyholder(name="Dewi", email="dewi@example.com")
+    session.add(holder)
+    session.commit()
+    before = _outbox(app)
+    # The staff session is real; only the Host header is the attacker's (a raw request).
+    token = csrf_token(admin_client)
+    cookie = admin_client.get_cookie("admin_session", path="/admin")
+    assert cookie is not None
+    raw = app.test_client(use_cookies=False)
+    response = raw.post(
+        f"/admin/policyholders/{holder.id}/activation",
+        data={"csrf_token": token},
+        headers={
+            "Host": "evil.example",
+            "X-Forwarded-Host": "evil.example",
+            "Cookie": f"admin_session={cookie.value}",
+        },
+    )
+    assert response.status_code == 302, text(response)
+    [message] = [p.read_text() for p in _outbox(app) if p not in before]
+    assert "evil.example" not in message
+    assert "http://localhost/activate/" in message  # PUBLIC_BASE_URL
