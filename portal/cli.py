@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import smtplib
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 
 from portal.extensions import db
 from portal.services import demo, reminders
-from portal.services.bill_import import ImportRejected, import_bills
+from portal.services.bill_import import ImportReport, apply_import, create_run
 from portal.services.mail import send
 from portal.services.money import format_rupiah
 from portal.services.reminders import ReminderSettings
@@ -20,27 +23,59 @@ from portal.web import code_settings, mail_settings
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 
 
-@bills_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
-def import_command(csv_file: click.utils.LazyFile) -> None:
-    """Import bills from CSV_FILE: every row or none."""
-    try:
-        report = import_bills(
-            db.session, csv_file.read(), settings=code_settings(), now=datetime.now(UTC)
+def echo_import_report(report: ImportReport) -> None:
+    """What an import did (or would do), for the terminal: counts, then one line per kind."""
+    if not report.ok:
+        for summary in report.error_summary():
+            click.echo(str(summary), err=True)
+        return
+    if report.run_id is not None:
+        click.echo(
+            f"Import run #{report.run_id} of {report.filename}: started "
+            f"{report.wib(report.started_at)}, finished {report.wib(report.finished_at)}."
         )
-    except ImportRejected as exc:
-        db.session.rollback()
-        for error in exc.report.errors:
-            click.echo(str(error), err=True)
-        raise click.ClickException(
-            f"{len(exc.report.errors)} error(s) in {csv_file.name}; nothing was imported."
-        ) from None
+    if report.completes_run_id is not None:
+        click.echo(
+            f"Completes import run #{report.completes_run_id} (started "
+            f"{report.wib(report.completes_run_at)}), which was cut off: its rows already "
+            "applied count as unchanged."
+        )
+    click.echo(("Imported " if report.applied else "Would import ") + report.counts() + ".")
+    for summary in report.note_summary():
+        click.echo(f"  {summary}")
+
+
+@bills_cli.command("import")
+@click.argument("bill_file", type=click.Path(exists=True, dir_okay=False, readable=True))
+def import_command(bill_file: str) -> None:
+    """Import bills from BILL_FILE (CSV or .xlsx): checked whole, then applied in chunks.
+
+    Running the same file again is harmless, and completes a run that was cut off.
+    """
+    path = Path(bill_file)
+    now = datetime.now(UTC)
+    run = create_run(db.session, path.read_bytes(), filename=path.name, actor="cli", now=now)
     db.session.commit()
-    click.echo(
-        f"Imported {report.rows} rows: {report.bills_created} bills created, "
-        f"{report.bills_updated} updated, {report.policyholders_created} new policyholders, "
-        f"{report.policies_created} new policies."
-    )
+    click.echo(f"Checking {path.name} ...", err=True)
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label="Importing", file=sys.stderr))
+            bars[0].render_progress()
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        report = apply_import(db.session, run.id, now=now, settings=code_settings(),
+                              commit=db.session.commit, progress=progress)  # fmt: skip
+    finally:
+        if bars:
+            bars[0].render_finish()
+    echo_import_report(report)
+    if not report.ok:
+        raise click.ClickException(
+            f"{len(report.errors)} error(s) in {path.name}; nothing was imported."
+        )
 
 
 demo_cli = click.Group("demo", help="Demo data for trying the app out.")
