@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 import sys
 from datetime import UTC, datetime
@@ -12,12 +13,13 @@ import click
 from flask import Flask, current_app
 
 from portal.extensions import db
-from portal.services import demo, reminders
+from portal.services import demo, exports, reminders
 from portal.services.bill_import import ImportReport, apply_import, create_run
 from portal.services.mail import send
 from portal.services.money import format_rupiah
 from portal.services.reminders import ReminderSettings
 from portal.services.reports import Total, payments_csv, payments_report
+from portal.services.spreadsheets import FORMATS, render
 from portal.web import code_settings, mail_settings
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
@@ -76,6 +78,42 @@ def import_command(bill_file: str) -> None:
         raise click.ClickException(
             f"{len(report.errors)} error(s) in {path.name}; nothing was imported."
         )
+
+
+def _write_export(data: bytes, output: str) -> str:
+    """Write the file whole or not at all (a temporary file renamed into place)."""
+    if output == "-":
+        click.get_binary_stream("stdout").write(data)
+        return "standard output"
+    target = Path(output)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    return str(target)
+
+
+FORMAT_OPTION = click.option(
+    "--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True,
+    help="CSV (UTF-8 with BOM) or an Excel workbook.",
+)  # fmt: skip
+OUTPUT_OPTION = click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="File to write (- for standard output); default: <kind>-<time WIB>.<format> here.",
+)  # fmt: skip
+
+
+@bills_cli.command("export")
+@click.option("--state", "states", multiple=True, type=click.Choice(exports.STATES),
+              help="Only bills in this state (repeatable); default: every bill.")  # fmt: skip
+@FORMAT_OPTION
+@OUTPUT_OPTION
+def bills_export_command(states: tuple[str, ...], file_format: str, output: str | None) -> None:
+    """Bills with their live payment codes, for the core system."""
+    now = datetime.now(UTC)
+    data, _type = render(exports.bills_table(db.session, states), file_format)
+    db.session.rollback()
+    where = _write_export(data, output or exports.file_name("bills", now, file_format))
+    click.echo(f"Wrote the bills to {where}.", err=True)
 
 
 demo_cli = click.Group("demo", help="Demo data for trying the app out.")
@@ -159,6 +197,47 @@ def report_command(start: datetime, end: datetime, csv_path: str | None) -> None
         with open(csv_path, "w", encoding="utf-8", newline="") as handle:
             handle.write(payments_csv(report))
         click.echo(f"Wrote {len(report.payments)} payments to {csv_path}")
+
+
+@payments_cli.command("export")
+@click.option("--since-last", is_flag=True,
+              help="The payments no earlier --since-last run handed over (moves the feed).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]),
+              help="Re-export payments paid from this day (WIB); the feed does not move.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]),
+              help="... to this day (WIB), included.")
+@FORMAT_OPTION
+@OUTPUT_OPTION
+def payments_export_command(
+    since_last: bool, start: datetime | None, end: datetime | None, file_format: str,
+    output: str | None,
+) -> None:  # fmt: skip
+    """Payments for the core system: each exactly once with --since-last, or a period again."""
+    if since_last == bool(start or end):
+        raise click.UsageError("Give either --since-last or --from and --to.")
+    now = datetime.now(UTC)
+    if since_last:
+        export = exports.payments_since_last(db.session, now=now)
+    else:
+        if start is None or end is None:
+            raise click.UsageError("--from and --to go together.")
+        try:
+            export = exports.payments_between(db.session, start.date(), end.date())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--to") from None
+    data, _type = render(export.table, file_format)
+    try:
+        where = _write_export(data, output or exports.file_name("payments", now, file_format))
+    except OSError:
+        db.session.rollback()  # not written: the feed hands these over again next time
+        raise
+    db.session.commit()
+    if export.count:
+        click.echo(f"Wrote {export.count} payment(s) (ids {export.first_id} to "
+                   f"{export.last_id}) to {where}.", err=True)  # fmt: skip
+    else:
+        click.echo(f"No {'new ' if since_last else ''}payments; wrote an empty file to {where}.",
+                   err=True)  # fmt: skip
 
 
 def _echo_totals(totals: list[Total]) -> None:

@@ -187,4 +187,4 @@ def dashboard() -> str:
     return render_template("admin/dashboard.html", board=summary(db.session, now=now()))
 
 
-from portal.admin import billing, cli, imports, monitoring, receipts  # noqa: E402,F401
+from portal.admin import billing, cli, exports, imports, monitoring, receipts  # noqa: E402,F401

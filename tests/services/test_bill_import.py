@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Bill, BillState, PaymentCode, Policy, Policyholder
+from portal.models import Bill, PaymentCode, Policy, Policyholder
 from portal.services.bill_import import HEADER, ImportRejected, import_bills
 from portal.services.payment_codes import generate_code, luhn_valid
 from tests.factories import CODE_SETTINGS
