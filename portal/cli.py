@@ -25,6 +25,11 @@ from portal.web import code_settings, mail_settings
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 
 
+def clock() -> datetime:
+    """The time the import and export commands act at (tests move it)."""
+    return datetime.now(UTC)
+
+
 def echo_import_report(report: ImportReport) -> None:
     """What an import did (or would do), for the terminal: counts, then one line per kind."""
     if not report.ok:
@@ -55,7 +60,7 @@ def import_command(bill_file: str) -> None:
     Running the same file again is harmless, and completes a run that was cut off.
     """
     path = Path(bill_file)
-    now = datetime.now(UTC)
+    now = clock()
     run = create_run(db.session, path.read_bytes(), filename=path.name, actor="cli", now=now)
     db.session.commit()
     click.echo(f"Checking {path.name} ...", err=True)
@@ -109,7 +114,7 @@ OUTPUT_OPTION = click.option(
 @OUTPUT_OPTION
 def bills_export_command(states: tuple[str, ...], file_format: str, output: str | None) -> None:
     """Bills with their live payment codes, for the core system."""
-    now = datetime.now(UTC)
+    now = clock()
     data, _type = render(exports.bills_table(db.session, states), file_format)
     db.session.rollback()
     where = _write_export(data, output or exports.file_name("bills", now, file_format))
@@ -215,7 +220,7 @@ def payments_export_command(
     """Payments for the core system: each exactly once with --since-last, or a period again."""
     if since_last == bool(start or end):
         raise click.UsageError("Give either --since-last or --from and --to.")
-    now = datetime.now(UTC)
+    now = clock()
     if since_last:
         export = exports.payments_since_last(db.session, now=now)
     else:

@@ -24,7 +24,10 @@ def test_import_command_says_how_many_rows_it_imported(
     path.write_text(csv_text(row(), row(invoice_number="INV-2")), encoding="utf-8")
     result = runner.invoke(args=["bills", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported 2 rows: 2 bills created" in result.output
+    assert "Imported 2 rows: created 2, updated 0, unchanged 0, skipped 0, conflicts 0" in (
+        result.output
+    )
+    assert "WIB" in result.output
     assert _bills(session) == 2
 
 
@@ -42,8 +45,9 @@ def test_import_command_lists_every_bad_row_and_writes_nothing(
     )
     result = runner.invoke(args=["bills", "import", str(path)])
     assert result.exit_code == 1
-    assert "line 3, amount:" in result.output
-    assert "line 4, due_date:" in result.output
+    assert "amount: Whole rupiah in digits only" in result.output
+    assert '(e.g. "1,5"): 1 row(s), line 3' in result.output
+    assert "due_date:" in result.output and "line 4" in result.output
     assert "2 error(s)" in result.output and "nothing was imported" in result.output
     assert _bills(session) == 0
 
