@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, StaffUser
@@ -63,6 +63,46 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed record, for :func:`record_many`."""
+
+    entity: str
+    entity_id: object | None
+    before: Snapshot | None
+    after: Snapshot | None
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: StaffUser | str,
+    action: str,
+    changes: Iterable[Change],
+    now: datetime,
+) -> int:
+    """Many audit rows, one per change, in one INSERT (a bulk change such as an import's
+    chunk of rows): the rows :func:`record` would add, without a flush per row."""
+    staff_id = actor.id if isinstance(actor, StaffUser) else None
+    name = actor.email if isinstance(actor, StaffUser) else actor
+    rows = [
+        {
+            "at": now,
+            "staff_id": staff_id,
+            "actor": name,
+            "action": action,
+            "entity": change.entity,
+            "entity_id": None if change.entity_id is None else str(change.entity_id),
+            "before": to_json(change.before),
+            "after": to_json(change.after),
+        }
+        for change in changes
+    ]
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True, slots=True)
