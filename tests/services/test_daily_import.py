@@ -302,3 +302,33 @@ def test_an_unchanged_reimport_writes_no_audit_entries(session: Session) -> None
     imported(session, text)
     # Only the run's own entry.
     assert session.scalar(select(func.count(AuditEntry.id))) == (before or 0) + 1
+
+
+def test_between_chunks_the_import_holds_no_write_lock_on_sqlite(
+    session: Session, monkeypatch: pytest.MonkeyPatch, database_url_for_tests: str,
+    database_kind: str,
+) -> None:  # fmt: skip
+    """So DOKU's notifications (writers) get their turn during a long import."""
+    if database_kind != "sqlite":
+        pytest.skip("PostgreSQL locks rows, not the database")
+    import sqlite3
+
+    monkeypatch.setattr(bill_import, "CHUNK_ROWS", 3)
+    run = create_run(session, csv_text(*rows(7)).encode(), filename="b.csv", actor="cli",
+                     now=NOW)  # fmt: skip
+    session.commit()
+    other = sqlite3.connect(database_url_for_tests.removeprefix("sqlite:///"), timeout=0)
+    writes: list[bool] = []
+
+    def commit() -> None:
+        session.commit()
+        try:
+            other.execute("BEGIN IMMEDIATE")  # what another writer's transaction does
+            other.rollback()
+            writes.append(True)
+        except sqlite3.OperationalError:
+            writes.append(False)
+
+    apply_import(session, run.id, now=NOW, settings=CODE_SETTINGS, commit=commit)
+    other.close()
+    assert len(writes) >= 6 and all(writes)  # check chunks, apply chunks, the end
