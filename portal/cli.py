@@ -205,12 +205,20 @@ def report_command(start: datetime, end: datetime, csv_path: str | None) -> None
 
 
 @payments_cli.command("export")
-@click.option("--since-last", is_flag=True,
-              help="The payments no earlier --since-last run handed over (moves the feed).")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]),
-              help="Re-export payments paid from this day (WIB); the feed does not move.")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]),
-              help="... to this day (WIB), included.")
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="The payments no earlier --since-last run handed over (moves the feed).",
+)
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Re-export payments paid from this day (WIB); the feed does not move.",
+)
+@click.option(
+    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="... to this day (WIB), included."
+)
 @FORMAT_OPTION
 @OUTPUT_OPTION
 def payments_export_command(

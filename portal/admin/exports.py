@@ -84,4 +84,3 @@ def export_new_payments() -> Response:
     response = _download(export.table, "payments", _format(request.form))
     db.session.commit()
     return response
-

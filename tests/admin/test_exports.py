@@ -39,9 +39,7 @@ def test_a_viewer_cannot_take_the_feed(viewer_client: FlaskClient) -> None:
     assert response.status_code == 403
 
 
-def test_an_admin_takes_the_new_payments_once(
-    admin_client: FlaskClient, session: Session
-) -> None:
+def test_an_admin_takes_the_new_payments_once(admin_client: FlaskClient, session: Session) -> None:
     payment_id = _pay(session)
     first = post(admin_client, "/admin/exports/payments/new", {"format": "csv"})
     assert first.status_code == 200

@@ -89,10 +89,16 @@ def test_a_bad_file_lists_every_bad_row_and_field_and_imports_nothing(
     assert "nothing was imported" in page
     assert "Whole rupiah in digits only" in page
     assert "Not a valid email address." in page
-    assert re.search(r"<td><code>amount</code></td><td>Whole rupiah[^<]*</td>"
-                     r'<td class="num">1</td><td>2</td><td><code>150.000</code>', page)
-    assert re.search(r"<td><code>customer_email</code></td><td>[^<]*</td>"
-                     r'<td class="num">1</td><td>3</td><td><code>not-an-email</code>', page)
+    assert re.search(
+        r"<td><code>amount</code></td><td>Whole rupiah[^<]*</td>"
+        r'<td class="num">1</td><td>2</td><td><code>150.000</code>',
+        page,
+    )
+    assert re.search(
+        r"<td><code>customer_email</code></td><td>[^<]*</td>"
+        r'<td class="num">1</td><td>3</td><td><code>not-an-email</code>',
+        page,
+    )
     assert not _TOKEN.search(page)
     assert _bills(session) == 0
 
