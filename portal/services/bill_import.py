@@ -591,8 +591,12 @@ class _Importer:
         (the file was checked, so the database changed meanwhile) they skip the row."""
         holders, policies, bills, issued = self._load(rows, lock=not checking)
         if checking:  # what earlier chunks would have written, as if they had
-            holders.update(self.pending_holders)
-            policies.update(self.pending_policies)
+            for _, row in rows:
+                email, number = row["customer_email"], row["policy_number"]
+                if email in self.pending_holders:
+                    holders[email] = self.pending_holders[email]
+                if number in self.pending_policies:
+                    policies[number] = self.pending_policies[number]
             for policy in policies.values():
                 policy.holder = holders.get(policy.holder.email, policy.holder)
             for bill in bills.values():
