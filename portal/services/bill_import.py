@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,6 +85,7 @@ HEADER = (
 )
 MAX_ROWS = 100_000
 CHUNK_ROWS = 500
+ANALYSE_AFTER_ROWS = 5_000  # PostgreSQL: refresh statistics once this many bills are new
 SUMMARY_LINES = 20  # line numbers shown per problem
 VALUE_SHOWN = 40  # characters of an offending value shown
 
@@ -983,7 +984,11 @@ def apply_import(
     commit()
     importer = _Importer(session, settings, now, report)
     done = 0
+    analysed_at = 0
     for chunk in _chunks(iter(good_rows), CHUNK_ROWS):
+        if report.created >= max(ANALYSE_AFTER_ROWS, 2 * analysed_at):
+            _refresh_statistics(session)
+            analysed_at = report.created
         plan = importer.plan(chunk, checking=False)
         importer.write(plan, session.get_one(ImportRun, run_id), actor)
         done += len(chunk)
@@ -1017,6 +1022,18 @@ def apply_import(
     session.flush()
     commit()
     return report
+
+
+def _refresh_statistics(session: Session) -> None:
+    """On PostgreSQL, let the planner see how much the import has grown the tables.
+
+    The first big import into a young database would otherwise look its chunks up with plans
+    made for the small tables (hash joins over sequential scans: 60 ms a lookup at 100,000
+    bills instead of 2), making the import quadratic. ANALYZE samples, takes no lock that
+    blocks reads or writes, and is run each time the import has doubled what it created.
+    """
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE policyholders, policies, bills, payment_codes"))
 
 
 def _save_counts(run: ImportRun, report: ImportReport, *, rows_applied: int) -> None:
