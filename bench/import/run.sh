@@ -49,3 +49,21 @@ for database in $BENCH_DATABASES; do
     done
 done
 column -t -s $'\t' "$results"
+
+# Inquiries while a 20,000-row file of new bills goes into the SQLite database above.
+if [[ " $BENCH_DATABASES " == *" sqlite "* ]]; then
+    export DATABASE_URL="sqlite:///$PWD/$WORK/bench.sqlite3"
+    during="$WORK/bills-during-20000.csv"
+    [ -s "$during" ] || .venv/bin/python bench/import/gen.py 20000 "$during" DURING
+    rm -f "$WORK/stop"
+    .venv/bin/python bench/import/inquire_during.py "$WORK/stop" "$WORK/inquiries-during.json" \
+        >"$WORK/inquiries-during.out" 2>&1 &
+    asker=$!
+    sleep 5  # the asker's app is up and answering before the import starts
+    /usr/bin/time -v -o "$WORK/during.time" "$FLASK" --app wsgi bills import "$during" \
+        >"$WORK/during.out" 2>"$WORK/during.err"
+    touch "$WORK/stop"
+    wait "$asker"
+    echo "inquiries during a 20,000-row import (SQLite): $(cat "$WORK/inquiries-during.json")"
+    grep -o 'created [0-9]*' "$WORK/during.out"
+fi

@@ -76,7 +76,7 @@ def import_confirm() -> Response | str:
         )
     db.session.commit()
     report = apply_import(db.session, run_id, now=moment, settings=code_settings(),
-                          commit=db.session.commit)  # fmt: skip
+                          commit=db.session.commit, clock=now)  # fmt: skip
     if not report.ok:
         return render_template(
             "admin/import_report.html", report=report, filename=report.filename,

@@ -943,8 +943,12 @@ def apply_import(
     settings: CodeSettings,
     commit: Commit,
     progress: Progress | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> ImportReport:
     """Check the run's file once more, then apply it ``CHUNK_ROWS`` rows at a time.
+
+    Every row is applied as of ``now``; ``clock`` (default: always ``now``) only stamps when
+    the run finished.
 
     ``commit`` is called after each chunk and at the end (the caller owns the transaction:
     pass the session's commit; a background job may pass its own). A file with errors is
@@ -998,8 +1002,8 @@ def apply_import(
         if progress is not None:
             progress(done, rows)
     run = session.get_one(ImportRun, run_id)
-    report.finished_at = now
-    run.state, run.finished_at = ImportState.DONE.value, now
+    report.finished_at = clock() if clock is not None else now
+    run.state, run.finished_at = ImportState.DONE.value, report.finished_at
     run.summary = json.dumps({"notes": [s.as_dict() for s in report.note_summary()]})
     if report.completes_run_id is not None:
         session.execute(
