@@ -121,3 +121,37 @@ def test_demo_logins_printed_by_the_seed_work_and_depend_on_the_secret_key(
     assert authenticate_staff(session, "admin@example.com", logins["admin@example.com"], now=now)
     assert "test-secret-key" not in output
     assert not authenticate_staff(session, "admin@example.com", "demo-admin", now=now)
+
+
+def test_import_command_reads_an_xlsx_workbook(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    from portal.services.bill_import import HEADER
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(HEADER))
+    for invoice in ("INV-X1", "INV-X2"):
+        values = row(invoice_number=invoice)
+        sheet.append([values[name] for name in HEADER])
+    path = tmp_path / "bills.xlsx"
+    workbook.save(path)
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "created 2" in result.output
+    assert _bills(session) == 2
+
+
+def test_import_command_refuses_a_file_it_cannot_read_in_one_line(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "bills.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 1
+    assert "Old Excel .xls workbooks cannot be read" in result.output
+    assert "Traceback" not in result.output
+    assert _bills(session) == 0

@@ -332,3 +332,24 @@ def test_between_chunks_the_import_holds_no_write_lock_on_sqlite(
     apply_import(session, run.id, now=NOW, settings=CODE_SETTINGS, commit=commit)
     other.close()
     assert len(writes) >= 6 and all(writes)  # check chunks, apply chunks, the end
+
+
+def test_a_bill_paid_while_the_import_runs_is_not_overwritten(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imported(session, csv_text(*rows(4)))
+    monkeypatch.setattr(bill_import, "CHUNK_ROWS", 2)
+    run = create_run(session, csv_text(*rows(4, amount="99000")).encode(), filename="b.csv",
+                     actor="cli", now=NOW)  # fmt: skip
+    session.commit()
+
+    def paid_meanwhile(done: int, total: int) -> None:
+        if done == 2:  # after the first chunk: the till pays INV-00004
+            bill(session, "INV-00004").state = BillState.PAID
+            session.commit()
+
+    report = apply_import(session, run.id, now=NOW, settings=CODE_SETTINGS,
+                          commit=session.commit, progress=paid_meanwhile)  # fmt: skip
+    assert (report.updated, report.conflicts) == (3, 1)
+    paid = bill(session, "INV-00004")
+    assert (paid.state, paid.amount) == (BillState.PAID, 150000)
