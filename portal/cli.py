@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 
 from portal.extensions import db
 from portal.jobs.mail import sweep_notices
-from portal.services import demo, spreadsheets
-from portal.services.bill_import import ImportRejected, import_bills
+from portal.services import demo, exports, spreadsheets
+from portal.services.bill_import import ImportReport, apply_import, create_run
 from portal.services.money import format_rupiah
 from portal.services.reports import (
     MoneyState,
@@ -19,32 +24,118 @@ from portal.services.reports import (
     report_filename,
     report_table,
 )
+from portal.services.spreadsheets import FORMATS, render
 from portal.web import code_settings
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 
 
-@bills_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
-def import_command(csv_file: click.utils.LazyFile) -> None:
-    """Import bills from CSV_FILE: every row or none."""
-    try:
-        report = import_bills(
-            db.session, csv_file.read(), settings=code_settings(), now=datetime.now(UTC)
+CHUNK_PAUSE_SECONDS = 0.03
+
+
+def clock() -> datetime:
+    """The time the import and export commands act at (tests move it)."""
+    return datetime.now(UTC)
+
+
+def echo_import_report(report: ImportReport) -> None:
+    """What an import did (or would do), for the terminal: counts, then one line per kind."""
+    if not report.ok:
+        for summary in report.error_summary():
+            click.echo(str(summary), err=True)
+        return
+    if report.run_id is not None:
+        click.echo(
+            f"Import run #{report.run_id} of {report.filename}: started "
+            f"{report.wib(report.started_at)}, finished {report.wib(report.finished_at)}."
         )
-    except ImportRejected as exc:
-        db.session.rollback()
-        for error in exc.report.errors:
-            click.echo(str(error), err=True)
-        raise click.ClickException(
-            f"{len(exc.report.errors)} error(s) in {csv_file.name}; nothing was imported."
-        ) from None
+    if report.completes_run_id is not None:
+        click.echo(
+            f"Completes import run #{report.completes_run_id} (started "
+            f"{report.wib(report.completes_run_at)}), which was cut off: its rows already "
+            "applied count as unchanged."
+        )
+    click.echo(("Imported " if report.applied else "Would import ") + report.counts() + ".")
+    for summary in report.note_summary():
+        click.echo(f"  {summary}")
+
+
+@bills_cli.command("import")
+@click.argument("bill_file", type=click.Path(exists=True, dir_okay=False, readable=True))
+def import_command(bill_file: str) -> None:
+    """Import bills from BILL_FILE (CSV or .xlsx): checked whole, then applied in chunks.
+
+    Running the same file again is harmless, and completes a run that was cut off.
+    """
+    path = Path(bill_file)
+    now = clock()
+    run = create_run(db.session, path.read_bytes(), filename=path.name, actor="cli", now=now)
     db.session.commit()
-    click.echo(
-        f"Imported {report.rows} rows: {report.bills_created} bills created, "
-        f"{report.bills_updated} updated, {report.policyholders_created} new policyholders, "
-        f"{report.policies_created} new policies."
-    )
+    click.echo(f"Checking {path.name} ...", err=True)
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label="Importing", file=sys.stderr))
+            bars[0].render_progress()
+        bars[0].update(done - bars[0].pos)
+
+    # On SQLite a writer waiting for the lock (a DOKU notification, an inquiry's record)
+    # polls for it; a short pause after each chunk lets it in instead of the next chunk.
+    pause = CHUNK_PAUSE_SECONDS if db.engine.dialect.name == "sqlite" else 0.0
+
+    def commit() -> None:
+        db.session.commit()
+        if pause:
+            time.sleep(pause)
+
+    try:
+        report = apply_import(db.session, run.id, now=now, settings=code_settings(),
+                              commit=commit, progress=progress, clock=clock)  # fmt: skip
+    finally:
+        if bars:
+            bars[0].render_finish()
+    echo_import_report(report)
+    if not report.ok:
+        raise click.ClickException(
+            f"{len(report.errors)} error(s) in {path.name}; nothing was imported."
+        )
+
+
+def _write_export(data: bytes, output: str) -> str:
+    """Write the file whole or not at all (a temporary file renamed into place)."""
+    if output == "-":
+        click.get_binary_stream("stdout").write(data)
+        return "standard output"
+    target = Path(output)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    return str(target)
+
+
+FORMAT_OPTION = click.option(
+    "--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True,
+    help="CSV (UTF-8 with BOM) or an Excel workbook.",
+)  # fmt: skip
+OUTPUT_OPTION = click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="File to write (- for standard output); default: <kind>-<time WIB>.<format> here.",
+)  # fmt: skip
+
+
+@bills_cli.command("export")
+@click.option("--state", "states", multiple=True, type=click.Choice(exports.STATES),
+              help="Only bills in this state (repeatable); default: every bill.")  # fmt: skip
+@FORMAT_OPTION
+@OUTPUT_OPTION
+def bills_export_command(states: tuple[str, ...], file_format: str, output: str | None) -> None:
+    """Bills with their live payment codes, for the core system."""
+    now = clock()
+    data, _type = render(exports.bills_table(db.session, states), file_format)
+    db.session.rollback()
+    where = _write_export(data, output or exports.file_name("bills", now, file_format))
+    click.echo(f"Wrote the bills to {where}.", err=True)
 
 
 demo_cli = click.Group("demo", help="Demo data for trying the app out.")
@@ -155,6 +246,55 @@ def _write(path: str, content: bytes, count: int) -> None:
     with open(path, "wb") as handle:
         handle.write(content)
     click.echo(f"Wrote {count} payments to {path}")
+
+
+@payments_cli.command("export")
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="The payments no earlier --since-last run handed over (moves the feed).",
+)
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Re-export payments paid from this day (WIB); the feed does not move.",
+)
+@click.option(
+    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="... to this day (WIB), included."
+)
+@FORMAT_OPTION
+@OUTPUT_OPTION
+def payments_export_command(
+    since_last: bool, start: datetime | None, end: datetime | None, file_format: str,
+    output: str | None,
+) -> None:  # fmt: skip
+    """Payments for the core system: each exactly once with --since-last, or a period again."""
+    if since_last == bool(start or end):
+        raise click.UsageError("Give either --since-last or --from and --to.")
+    now = clock()
+    if since_last:
+        export = exports.payments_since_last(db.session, now=now)
+    else:
+        if start is None or end is None:
+            raise click.UsageError("--from and --to go together.")
+        try:
+            export = exports.payments_between(db.session, start.date(), end.date())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--to") from None
+    data, _type = render(export.table, file_format)
+    try:
+        where = _write_export(data, output or exports.file_name("payments", now, file_format))
+    except OSError:
+        db.session.rollback()  # not written: the feed hands these over again next time
+        raise
+    db.session.commit()
+    if export.count:
+        click.echo(f"Wrote {export.count} payment(s) (ids {export.first_id} to "
+                   f"{export.last_id}) to {where}.", err=True)  # fmt: skip
+    else:
+        click.echo(f"No {'new ' if since_last else ''}payments; wrote an empty file to {where}.",
+                   err=True)  # fmt: skip
 
 
 def _echo_totals(totals: list[Total]) -> None:

@@ -24,7 +24,10 @@ def test_import_command_says_how_many_rows_it_imported(
     path.write_text(csv_text(row(), row(invoice_number="INV-2")), encoding="utf-8")
     result = runner.invoke(args=["bills", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Imported 2 rows: 2 bills created" in result.output
+    assert "Imported 2 rows: created 2, updated 0, unchanged 0, skipped 0, conflicts 0" in (
+        result.output
+    )
+    assert "WIB" in result.output
     assert _bills(session) == 2
 
 
@@ -42,8 +45,9 @@ def test_import_command_lists_every_bad_row_and_writes_nothing(
     )
     result = runner.invoke(args=["bills", "import", str(path)])
     assert result.exit_code == 1
-    assert "line 3, amount:" in result.output
-    assert "line 4, due_date:" in result.output
+    assert "amount: Whole rupiah in digits only" in result.output
+    assert '(e.g. "1,5"): 1 row(s), line 3' in result.output
+    assert "due_date:" in result.output and "line 4" in result.output
     assert "2 error(s)" in result.output and "nothing was imported" in result.output
     assert _bills(session) == 0
 
@@ -117,3 +121,37 @@ def test_demo_logins_printed_by_the_seed_work_and_depend_on_the_secret_key(
     assert authenticate_staff(session, "admin@example.com", logins["admin@example.com"], now=now)
     assert "test-secret-key" not in output
     assert not authenticate_staff(session, "admin@example.com", "demo-admin", now=now)
+
+
+def test_import_command_reads_an_xlsx_workbook(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    from portal.services.bill_import import HEADER
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(HEADER))
+    for invoice in ("INV-X1", "INV-X2"):
+        values = row(invoice_number=invoice)
+        sheet.append([values[name] for name in HEADER])
+    path = tmp_path / "bills.xlsx"
+    workbook.save(path)
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "created 2" in result.output
+    assert _bills(session) == 2
+
+
+def test_import_command_refuses_a_file_it_cannot_read_in_one_line(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "bills.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 1
+    assert "Old Excel .xls workbooks cannot be read" in result.output
+    assert "Traceback" not in result.output
+    assert _bills(session) == 0

@@ -135,7 +135,7 @@ class ResolveForm(FlaskForm):
 
 
 class ImportUploadForm(FlaskForm):
-    csv_file = FileField(_l("CSV file"), validators=[FileRequired()])
+    csv_file = FileField(_l("File (CSV or .xlsx)"), validators=[FileRequired()])
 
 
 class ImportConfirmForm(FlaskForm):

@@ -222,4 +222,13 @@ def dashboard() -> str:
     )
 
 
-from portal.admin import audit_log, billing, cli, imports, jobs, monitoring, receipts  # noqa: E402,F401
+from portal.admin import (  # noqa: E402,F401  (registers the views)
+    audit_log,
+    billing,
+    cli,
+    exports,
+    imports,
+    jobs,
+    monitoring,
+    receipts,
+)

@@ -4,7 +4,14 @@ from portal.models.accounts import AuditEntry, ReceiptDefaults, ReminderSent, St
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.billing import Bill, BillState, PaymentCode, Policy, Policyholder
 from portal.models.doku import Inquiry, ReceivedNotification
-from portal.models.imports import StagedImport
+from portal.models.imports import (
+    ExportCursor,
+    ExportedPayment,
+    ImportConflict,
+    ImportRun,
+    ImportState,
+    StagedImport,
+)
 from portal.models.jobs import JobFailure, JobRun, RunState
 from portal.models.payments import ExceptionKind, Payment, PaymentException, PaymentSource
 
@@ -14,6 +21,11 @@ __all__ = [
     "Bill",
     "BillState",
     "ExceptionKind",
+    "ExportCursor",
+    "ExportedPayment",
+    "ImportConflict",
+    "ImportRun",
+    "ImportState",
     "Inquiry",
     "JobFailure",
     "JobRun",

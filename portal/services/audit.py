@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Policyholder, StaffUser
@@ -109,6 +109,49 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed record, for :func:`record_many`."""
+
+    entity: str
+    entity_id: object | None
+    before: Snapshot | None
+    after: Snapshot | None
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: StaffUser | str,
+    action: str,
+    changes: Iterable[Change],
+    now: datetime,
+) -> int:
+    """Many audit rows, one per change, in one INSERT (a bulk change such as an import's
+    chunk of rows): the rows :func:`record` would add, without an object per row."""
+    staff_id = actor.id if isinstance(actor, StaffUser) else None
+    name = (actor.email if isinstance(actor, StaffUser) else actor)[:AUDIT_ACTOR_MAX]
+    rows = []
+    for change in changes:
+        label = label_from(change.entity, change.before, change.after)
+        rows.append(
+            {
+                "at": now,
+                "staff_id": staff_id,
+                "actor": name,
+                "action": action,
+                "entity": change.entity,
+                "entity_id": None if change.entity_id is None else str(change.entity_id),
+                "entity_label": label[:AUDIT_LABEL_MAX] if label else None,
+                "before": to_json(change.before),
+                "after": to_json(change.after),
+            }
+        )
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+    return len(rows)
 
 
 # Logging in and out.

@@ -1,51 +1,55 @@
-"""Holding an uploaded bill file between the staff member's "check" and "confirm"."""
+"""Holding an uploaded bill file between the staff member's "check" and "confirm".
+
+The file waits as an ``ImportRun`` in the ``checked`` state under a random token, for the
+staff member who sent it only, so any app server (or a background worker) can apply it.
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from portal.models import StagedImport
+from portal.models import ImportRun, ImportState, StaffUser
+from portal.services.bill_import import create_run
 
 MAX_AGE = timedelta(hours=24)
 
 
-@dataclass(frozen=True, slots=True)
-class Staged:
-    filename: str
-    text: str
+def stage(session: Session, *, data: bytes, filename: str, staff: StaffUser, now: datetime) -> str:
+    """Keep a checked file for its uploader; returns the token to confirm it with.
 
-
-def stage(session: Session, *, text: str, filename: str, staff_id: int, now: datetime) -> str:
-    """Keep a checked file for its uploader; returns the token to confirm it with."""
-    session.execute(delete(StagedImport).where(StagedImport.created_at < now - MAX_AGE))
-    token = secrets.token_hex(16)
-    session.add(
-        StagedImport(
-            token=token, staff_id=staff_id, filename=filename, content=text, created_at=now
+    Uploads nobody confirmed within ``MAX_AGE`` are removed (their runs never started).
+    """
+    session.execute(
+        delete(ImportRun).where(
+            ImportRun.state == ImportState.CHECKED,
+            ImportRun.token.is_not(None),
+            ImportRun.created_at < now - MAX_AGE,
         )
     )
-    session.flush()
+    token = secrets.token_hex(16)
+    create_run(session, data, filename=filename, actor=staff, now=now, token=token)
     return token
 
 
-def take(session: Session, *, token: str, staff_id: int, now: datetime) -> Staged | None:
-    """Remove and return the file, if this staff member staged it and it is fresh.
+def take(session: Session, *, token: str, staff_id: int, now: datetime) -> int | None:
+    """The waiting run's id, if this staff member staged it and it is fresh; the token is used
+    up at once.
 
-    Taking is one DELETE ... RETURNING, so two confirmations of one upload cannot both get
-    it; if the import then fails, rolling back puts the file back.
+    Taking is one UPDATE ... RETURNING, so two confirmations of one upload cannot both get
+    it; if applying then fails before the first commit, rolling back puts the token back.
     """
-    row = session.execute(
-        delete(StagedImport)
+    return session.execute(
+        update(ImportRun)
         .where(
-            StagedImport.token == token,
-            StagedImport.staff_id == staff_id,
-            StagedImport.created_at >= now - MAX_AGE,
+            ImportRun.token == token,
+            ImportRun.staff_id == staff_id,
+            ImportRun.state == ImportState.CHECKED,
+            ImportRun.created_at >= now - MAX_AGE,
         )
-        .returning(StagedImport.filename, StagedImport.content)
-    ).first()
-    return Staged(filename=row.filename, text=row.content) if row else None
+        .values(token=None)
+        .returning(ImportRun.id)
+    ).scalar_one_or_none()

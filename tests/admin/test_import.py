@@ -51,8 +51,7 @@ def test_checking_a_good_file_writes_nothing_and_offers_to_import(
     admin_client: FlaskClient, session: Session
 ) -> None:
     page = _upload(admin_client, ("\ufeff" + GOOD).encode())
-    assert "All 2 rows are good." in page
-    assert "create 2 bills" in page
+    assert "All 2 rows can be imported: created 2, updated 0, unchanged 0" in page
     assert _TOKEN.search(page)
     assert _bills(session) == 0
     assert session.scalar(select(func.count(Policyholder.id))) == 0
@@ -66,6 +65,7 @@ def test_confirming_imports_every_row_with_an_audit_row(
     assert token is not None
     response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
     assert response.status_code == 302
+    assert "/admin/imports/" in response.headers["Location"]
     assert _bills(session) == 2
     bill = session.scalar(select(Bill).where(Bill.invoice_number == "INV-UP-2"))
     assert bill is not None and bill.footer_message == "Terima kasih"
@@ -73,7 +73,8 @@ def test_confirming_imports_every_row_with_an_audit_row(
     session.commit()
     [entry] = audit_rows(session, "bills.import")
     after = json.loads(entry.after or "{}")
-    assert after["bills_created"] == 2 and after["filename"] == "bills.csv"
+    assert after["created"] == 2 and after["filename"] == "bills.csv"
+    assert len(audit_rows(session, "bill.import")) == 2  # one per changed row
     assert "Imported 2 rows from bills.csv" in text(admin_client.get("/admin/bills"))
     # The staged file is used once.
     again = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
@@ -88,16 +89,72 @@ def test_a_bad_file_lists_every_bad_row_and_field_and_imports_nothing(
     assert "nothing was imported" in page
     assert "Whole rupiah in digits only" in page
     assert "Not a valid email address." in page
-    assert re.search(r'<td class="num">2</td><td><code>amount</code>', page)
-    assert re.search(r'<td class="num">3</td><td><code>customer_email</code>', page)
+    assert re.search(
+        r"<td><code>amount</code></td><td>Whole rupiah[^<]*</td>"
+        r'<td class="num">1</td><td>2</td><td><code>150.000</code>',
+        page,
+    )
+    assert re.search(
+        r"<td><code>customer_email</code></td><td>[^<]*</td>"
+        r'<td class="num">1</td><td>3</td><td><code>not-an-email</code>',
+        page,
+    )
     assert not _TOKEN.search(page)
     assert _bills(session) == 0
 
 
-def test_a_file_that_is_not_utf8_is_refused(admin_client: FlaskClient, session: Session) -> None:
-    page = _upload(admin_client, GOOD.replace("Dewi Lestari", "Dewi Léstari").encode("latin-1"))
-    assert "not UTF-8" in page
+def test_a_windows_1252_file_from_excel_is_read(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    page = _upload(admin_client, GOOD.replace("Dewi Lestari", "Dewi Léstari").encode("cp1252"))
+    assert "All 2 rows can be imported" in page
+
+
+def test_a_file_that_is_not_text_is_refused_in_one_line(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    page = _upload(admin_client, b"\x81\x8d\x8f\x90\x9d")
+    assert "1 problem(s): nothing was imported" in page
+    assert "not text in UTF-8 or Windows-1252" in page
     assert _bills(session) == 0
+
+
+def test_a_semicolon_separated_upload_is_imported_and_listed_in_past_imports(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    token = _TOKEN.search(_upload(admin_client, GOOD.replace(",", ";").encode()))
+    assert token is not None
+    response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
+    run_page = text(admin_client.get(response.headers["Location"]))
+    assert "created 2, updated 0, unchanged 0" in run_page
+    assert "bills.csv" in text(admin_client.get("/admin/imports"))
+
+
+def test_a_conflict_is_shown_on_the_run_and_on_the_conflicts_page(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    token = _TOKEN.search(_upload(admin_client, GOOD.encode()))
+    assert token is not None
+    post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
+    bill = session.scalar(select(Bill).where(Bill.invoice_number == "INV-UP-1"))
+    assert bill is not None
+    bill.state = "paid"
+    session.commit()
+    page = _upload(admin_client, GOOD.replace("150000", "160000").encode())
+    assert "conflicts 1" in page and "paid_conflict" in page
+    token = _TOKEN.search(page)
+    assert token is not None
+    response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
+    run_page = text(admin_client.get(response.headers["Location"]))
+    assert "amount 150000 -&gt; 160000" in run_page
+    assert "INV-UP-1" in text(admin_client.get("/admin/imports/conflicts"))
+
+
+def test_a_viewer_sees_past_imports_but_cannot_upload(
+    viewer_client: FlaskClient,
+) -> None:
+    assert viewer_client.get("/admin/imports").status_code == 200
+    assert viewer_client.get("/admin/import").status_code == 403
 
 
 def test_a_file_that_became_wrong_before_confirming_imports_nothing(
