@@ -164,7 +164,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.api import routes as doku_routes
     from portal.ops import bp as ops_bp
     from portal.policyholder import bp as policyholder_bp
-    from portal.web import machine_request
+    from portal.web import ADMIN_PREFIX, machine_request
 
     doku_routes.init_app(app)
     csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
@@ -173,7 +173,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(doku_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(policyholder_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(admin_bp, url_prefix=ADMIN_PREFIX)
 
 
 def register_error_handlers(app: Flask) -> None:

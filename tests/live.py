@@ -78,3 +78,27 @@ def gunicorn(database_url: str, *, workers: int = 2, **extra_env: str) -> Iterat
             _, stderr = process.communicate()
         if process.returncode not in (0, -15):
             sys.stderr.write(stderr.decode(errors="replace"))
+
+
+@contextmanager
+def job_consumer(database_url: str, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The real job consumer (``flask jobs worker``) beside a server, on the same queue
+    (pass the same JOBS_URL to both). Stopped with SIGTERM at the end."""
+    env = server_environment(database_url, **extra_env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker",
+         "--workers", "1", "--max-delay", "0.2", "--no-periodic"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        if process.returncode not in (0, -15):
+            sys.stderr.write(stderr.decode(errors="replace"))
+

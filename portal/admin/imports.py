@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -20,11 +20,12 @@ from portal.admin import bp
 from portal.admin.common import now, page_arg, staff, write_required
 from portal.admin.forms import ImportConfirmForm, ImportUploadForm
 from portal.admin.routes import error_page
-from portal.extensions import db
+from portal.extensions import db, jobs
+from portal.jobs import Progress
 from portal.models import ImportRun
 from portal.services import import_history, staged_imports
 from portal.services.bill_import import apply_import, check
-from portal.web import code_settings
+from portal.web import ADMIN_PREFIX, code_settings
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -74,25 +75,43 @@ def import_confirm() -> Response | str:
             _("This upload is no longer waiting to be imported; upload the file again."),
             back=url_for("admin.import_upload"),
         )
+    filename = db.session.get(ImportRun, run_id).filename  # type: ignore[union-attr]
     db.session.commit()
-    report = apply_import(db.session, run_id, now=moment, settings=code_settings(),
-                          commit=db.session.commit, clock=now)  # fmt: skip
-    if not report.ok:
-        return render_template(
-            "admin/import_report.html", report=report, filename=report.filename,
-            confirm_form=None,
-        )  # fmt: skip
-    flash(
-        _(
-            "Imported %(rows)d rows from %(file)s: created %(created)d, updated %(updated)d, "
-            "unchanged %(unchanged)d, skipped %(skipped)d, conflicts %(conflicts)d.",
-            rows=report.rows, file=report.filename, created=report.created,
-            updated=report.updated, unchanged=report.unchanged, skipped=report.skipped,
-            conflicts=report.conflicts,
-        ),
-        "success",
+    # Applying takes minutes for a big file: the job consumer does it, the page follows it.
+    job_id = jobs.start(
+        "bills.import_apply", run_id, title=_("Import %(file)s", file=filename),
+        started_by=staff().id,
     )  # fmt: skip
-    return redirect(url_for("admin.import_run", run_id=run_id))
+    return redirect(url_for("admin.job_run", run_id=job_id))
+
+
+@jobs.tracked("bills.import_apply")
+def apply_import_job(progress: Progress, run_id: int) -> dict[str, Any]:
+    """Apply a checked upload in committed chunks, reporting progress to its job page."""
+
+    # Plain text, not gettext: the job runs in the consumer, outside any request (and
+    # language); staff pages are in English.
+    def report_progress(done: int, total: int) -> None:
+        progress.update(done, total, f"{done} of {total} rows applied")
+
+    report = apply_import(db.session, run_id, now=now(), settings=code_settings(),
+                          commit=db.session.commit, progress=report_progress,
+                          clock=now)  # fmt: skip
+    page = f"{ADMIN_PREFIX}/imports/{run_id}"  # the run's page (no request here for url_for)
+    if not report.ok:
+        progress.update(0, report.rows, f"The file no longer fits what is stored "
+                        f"({len(report.errors)} problem(s)): nothing was imported.")  # fmt: skip
+        return {"accepted": False, "problems": len(report.errors), "page": page}
+    progress.update(report.rows, report.rows, (
+        f"Imported {report.rows} rows from {report.filename}: created {report.created}, "
+        f"updated {report.updated}, unchanged {report.unchanged}, skipped {report.skipped}, "
+        f"conflicts {report.conflicts}."
+    ))  # fmt: skip
+    return {
+        "accepted": True, "rows": report.rows, "created": report.created,
+        "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped,
+        "conflicts": report.conflicts, "page": page,
+    }  # fmt: skip
 
 
 @bp.route("/imports")

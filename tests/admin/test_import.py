@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -57,6 +58,17 @@ def test_checking_a_good_file_writes_nothing_and_offers_to_import(
     assert session.scalar(select(func.count(Policyholder.id))) == 0
 
 
+def _confirmed(client: FlaskClient, response: Any) -> str:
+    """Confirming starts a job and shows its page; the job's result links to the import run.
+    Returns the job page and the run page, as text."""
+    assert response.status_code == 302
+    assert "/admin/jobs/" in response.headers["Location"]
+    job_page = text(client.get(response.headers["Location"]))
+    found = re.search(r'id="job-result-page" href="([^"]+)"', job_page)
+    assert found, job_page
+    return job_page + text(client.get(found.group(1)))
+
+
 def test_confirming_imports_every_row_with_an_audit_row(
     admin_client: FlaskClient, session: Session
 ) -> None:
@@ -64,8 +76,8 @@ def test_confirming_imports_every_row_with_an_audit_row(
     token = _TOKEN.search(page)
     assert token is not None
     response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
-    assert response.status_code == 302
-    assert "/admin/imports/" in response.headers["Location"]
+    pages = _confirmed(admin_client, response)
+    assert "Imported 2 rows from bills.csv" in pages
     assert _bills(session) == 2
     bill = session.scalar(select(Bill).where(Bill.invoice_number == "INV-UP-2"))
     assert bill is not None and bill.footer_message == "Terima kasih"
@@ -75,7 +87,6 @@ def test_confirming_imports_every_row_with_an_audit_row(
     after = json.loads(entry.after or "{}")
     assert after["created"] == 2 and after["filename"] == "bills.csv"
     assert len(audit_rows(session, "bill.import")) == 2  # one per changed row
-    assert "Imported 2 rows from bills.csv" in text(admin_client.get("/admin/bills"))
     # The staged file is used once.
     again = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
     assert again.status_code == 404
@@ -125,7 +136,7 @@ def test_a_semicolon_separated_upload_is_imported_and_listed_in_past_imports(
     token = _TOKEN.search(_upload(admin_client, GOOD.replace(",", ";").encode()))
     assert token is not None
     response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
-    run_page = text(admin_client.get(response.headers["Location"]))
+    run_page = _confirmed(admin_client, response)
     assert "created 2, updated 0, unchanged 0" in run_page
     assert "bills.csv" in text(admin_client.get("/admin/imports"))
 
@@ -145,7 +156,7 @@ def test_a_conflict_is_shown_on_the_run_and_on_the_conflicts_page(
     token = _TOKEN.search(page)
     assert token is not None
     response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
-    run_page = text(admin_client.get(response.headers["Location"]))
+    run_page = _confirmed(admin_client, response)
     assert "amount 150000 -&gt; 160000" in run_page
     assert "INV-UP-1" in text(admin_client.get("/admin/imports/conflicts"))
 
@@ -169,7 +180,7 @@ def test_a_file_that_became_wrong_before_confirming_imports_nothing(
     post(admin_client, "/admin/import/confirm", {"token": other_token.group(1)})
     assert _bills(session) == 2
     response = post(admin_client, "/admin/import/confirm", {"token": token.group(1)})
-    assert "nothing was imported" in text(response)
+    assert "nothing was imported" in _confirmed(admin_client, response)
     assert _bills(session) == 2
 
 

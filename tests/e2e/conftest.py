@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.live import ROOT, gunicorn
+from tests.live import ROOT, gunicorn, job_consumer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -48,9 +48,16 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def live_url(_migrated_app: Any, database_url_for_tests: str) -> Iterator[str]:
-    """The app under gunicorn (two workers) on the test database, mail to a file outbox."""
-    with gunicorn(database_url_for_tests, workers=2) as url:
+def live_url(
+    _migrated_app: Any, database_url_for_tests: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The app under gunicorn (two workers) on the test database, mail to a file outbox, and
+    the real job consumer beside it on a queue of their own."""
+    queue = f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"
+    with (
+        gunicorn(database_url_for_tests, workers=2, JOBS_URL=queue) as url,
+        job_consumer(database_url_for_tests, JOBS_URL=queue),
+    ):
         yield url
 
 
