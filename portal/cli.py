@@ -25,7 +25,7 @@ from portal.services.reports import (
     report_table,
 )
 from portal.services.spreadsheets import FORMATS, render
-from portal.web import code_settings
+from portal.web import code_settings, policy_statuses
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")
 
@@ -91,6 +91,7 @@ def import_command(bill_file: str) -> None:
 
     try:
         report = apply_import(db.session, run.id, now=now, settings=code_settings(),
+                              policy_statuses=policy_statuses(),
                               commit=commit, progress=progress, clock=clock)  # fmt: skip
     finally:
         if bars:

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Config
 
+from portal.services.payability import DEFAULT_POLICY_STATUSES
 from portal.services.payability import config_problems as policy_status_problems
 
 DEFAULTS: dict[str, Any] = {
@@ -54,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "ALFA_MAX_AMOUNT": 5_000_000,
     # Every status a policy may have (forms offer these; imports refuse others), and those whose
     # bills the till may take. Stored lower-cased with single spaces.
-    "POLICY_STATUSES": ("aktif", "masa tenggang", "lapse", "batal", "berakhir"),
+    "POLICY_STATUSES": DEFAULT_POLICY_STATUSES,
     "ACTIVE_POLICY_STATUSES": ("aktif",),
     # Who the policyholder should contact when a bill cannot be paid at the store.
     "INSURER_NAME": "PT Asuransi Demo Sejahtera",

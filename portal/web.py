@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Policyholder, StaffUser
 from portal.services.accounts import LinkSettings
 from portal.services.mail import MailSettings
+from portal.services.payability import PayabilityRules
 from portal.services.payment_codes import CodeSettings
 
 if TYPE_CHECKING:
@@ -124,6 +125,11 @@ def link_settings(purpose: str) -> LinkSettings:
         "ACTIVATION_LINK_MAX_AGE_SECONDS" if purpose == "activate" else "RESET_LINK_MAX_AGE_SECONDS"
     )
     return LinkSettings(secret_key=config["SECRET_KEY"], max_age_seconds=config[key])
+
+
+def policy_statuses() -> tuple[str, ...]:
+    """The configured vocabulary of policy statuses (imports refuse any other)."""
+    return PayabilityRules.from_config(current_app.config).policy_statuses
 
 
 def code_settings() -> CodeSettings:

@@ -25,7 +25,7 @@ from portal.jobs import Progress
 from portal.models import ImportRun
 from portal.services import import_history, staged_imports
 from portal.services.bill_import import apply_import, check
-from portal.web import ADMIN_PREFIX, code_settings
+from portal.web import ADMIN_PREFIX, code_settings, policy_statuses
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -41,6 +41,7 @@ def import_upload() -> Any:
         moment = now()
         # Each chunk's read ends its transaction: on SQLite one holds the write lock.
         report = check(db.session, data, filename=filename, settings=code_settings(),
+                       policy_statuses=policy_statuses(),
                        now=moment, release=db.session.rollback)  # fmt: skip
         db.session.rollback()
         confirm = None
@@ -95,6 +96,7 @@ def apply_import_job(progress: Progress, run_id: int) -> dict[str, Any]:
         progress.update(done, total, f"{done} of {total} rows applied")
 
     report = apply_import(db.session, run_id, now=now(), settings=code_settings(),
+                          policy_statuses=policy_statuses(),
                           commit=db.session.commit, progress=report_progress,
                           clock=now)  # fmt: skip
     page = f"{ADMIN_PREFIX}/imports/{run_id}"  # the run's page (no request here for url_for)

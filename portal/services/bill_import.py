@@ -58,6 +58,12 @@ from portal.models.billing import (
 )
 from portal.services import audit
 from portal.services.bill_files import BillFile, UnreadableFile, open_bill_file
+from portal.services.payability import (
+    DEFAULT_POLICY_STATUSES,
+    PolicyStatusError,
+    normalise_status,
+    vocabulary_status,
+)
 from portal.services.payment_codes import (
     WIB,
     CodeSettings,
@@ -268,9 +274,12 @@ def _text(max_length: int, *, required: bool = True) -> fields.String:
 
 
 class BillRowSchema(Schema):
-    def __init__(self, settings: CodeSettings) -> None:
+    def __init__(
+        self, settings: CodeSettings, policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES
+    ) -> None:
         super().__init__()
         self.code_settings = settings
+        self.policy_statuses = tuple(normalise_status(s) for s in policy_statuses)
 
     policy_number = _text(POLICY_NUMBER_MAX)
     policy_type = _text(POLICY_TYPE_MAX)
@@ -298,6 +307,13 @@ class BillRowSchema(Schema):
             raise ValidationError("Whole rupiah in digits only, e.g. 150000 (no dots or commas).")
         if not 0 < int(value) <= AMOUNT_MAX:
             raise ValidationError(f"Must be between 1 and {AMOUNT_MAX}.")
+
+    @validates("policy_status")
+    def _policy_status(self, value: str, **_: Any) -> None:
+        try:
+            vocabulary_status(value, self.policy_statuses)
+        except PolicyStatusError as exc:
+            raise ValidationError(str(exc)) from None
 
     @validates("payment_code")
     def _payment_code(self, value: str, **_: Any) -> None:
@@ -334,6 +350,8 @@ class BillRowSchema(Schema):
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data["customer_email"] = data["customer_email"].lower()
+        # " Aktif " and "aktif" are one status: stored as the vocabulary writes it.
+        data["policy_status"] = normalise_status(data["policy_status"])
         data["amount"] = int(data["amount"])
         data["expires_at"] = parse_expiry(data["expires_at"]) if data["expires_at"] else None
         data["info"] = data["info"] or None
@@ -372,14 +390,15 @@ def _column_positions(header: list[str], report: ImportReport) -> list[int] | No
 
 
 def read_rows(
-    bill_file: BillFile, settings: CodeSettings, report: ImportReport
-) -> Iterator[tuple[int, Row]]:
+    bill_file: BillFile, settings: CodeSettings, report: ImportReport,
+    policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
+) -> Iterator[tuple[int, Row]]:  # fmt: skip
     """Parse and check each row on its own; errors go to ``report``, good rows are yielded."""
     positions = _column_positions(bill_file.header, report)
     if positions is None:
         return
     width = len(bill_file.header)
-    schema = BillRowSchema(settings)
+    schema = BillRowSchema(settings, policy_statuses)
     count = 0
     for raw_row in bill_file.rows():
         line, values = raw_row.line, raw_row.values
@@ -879,7 +898,7 @@ def open_file(data: bytes, filename: str, report: ImportReport) -> BillFile | No
 
 def check(
     session: Session, data: bytes, *, filename: str, settings: CodeSettings, now: datetime,
-    release: Commit = _no_op,
+    release: Commit = _no_op, policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
 ) -> ImportReport:  # fmt: skip
     """Read and check the whole file against the database, writing nothing.
 
@@ -888,12 +907,12 @@ def check(
     write lock); nothing is pending then, so it may be the session's commit.
     """
     return _check(session, data, filename=filename, settings=settings, now=now,
-                  release=release)[0]  # fmt: skip
+                  release=release, policy_statuses=policy_statuses)[0]  # fmt: skip
 
 
 def _check(
     session: Session, data: bytes, *, filename: str, settings: CodeSettings, now: datetime,
-    release: Commit,
+    release: Commit, policy_statuses: tuple[str, ...],
 ) -> tuple[ImportReport, list[tuple[int, Row]]]:  # fmt: skip
     """The check, and the rows as read: applying uses them instead of reading the file again
     (reading is most of an import's time)."""
@@ -904,7 +923,8 @@ def _check(
     importer = _Importer(session, settings, now, report)
     consistency = _Consistency(report)
     good: list[tuple[int, Row]] = []
-    for chunk in _chunks(read_rows(bill_file, settings, report), CHUNK_ROWS):
+    rows = read_rows(bill_file, settings, report, policy_statuses)
+    for chunk in _chunks(rows, CHUNK_ROWS):
         for line, row in chunk:
             consistency.check(line, row)
         report.rows += len(chunk)
@@ -944,6 +964,7 @@ def apply_import(
     commit: Commit,
     progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
+    policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
 ) -> ImportReport:
     """Check the run's file once more, then apply it ``CHUNK_ROWS`` rows at a time.
 
@@ -961,7 +982,7 @@ def apply_import(
     staff = session.get(StaffUser, run.staff_id) if run.staff_id is not None else None
     actor: StaffUser | str = staff or run.actor
     report, good_rows = _check(session, data, filename=filename, settings=settings, now=now,
-                               release=commit)  # fmt: skip
+                               release=commit, policy_statuses=policy_statuses)  # fmt: skip
     report.run_id = run_id
     run = session.get_one(ImportRun, run_id)
     if not report.ok:
@@ -1051,12 +1072,14 @@ def _save_counts(run: ImportRun, report: ImportReport, *, rows_applied: int) -> 
 def import_bills(
     session: Session, text: str | bytes, *, settings: CodeSettings, now: datetime,
     actor: StaffUser | str = "cli", filename: str = "bills.csv",
+    policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
 ) -> ImportReport:  # fmt: skip
     """Check and apply a whole file in the caller's one transaction (demo data, tests).
     Raises ``ImportRejected`` when the file has errors."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     run = create_run(session, data, filename=filename, actor=actor, now=now)
-    report = apply_import(session, run.id, now=now, settings=settings, commit=_no_op)
+    report = apply_import(session, run.id, now=now, settings=settings, commit=_no_op,
+                          policy_statuses=policy_statuses)  # fmt: skip
     if not report.ok:
         raise ImportRejected(report)
     return report

@@ -39,6 +39,10 @@ class Refusal(StrEnum):
     AMOUNT_TOO_LARGE = "amount_too_large"
 
 
+# The statuses a policy may have unless POLICY_STATUSES says otherwise.
+DEFAULT_POLICY_STATUSES = ("aktif", "masa tenggang", "lapse", "batal", "berakhir")
+
+
 class PolicyStatusError(ValueError):
     """A policy status outside the configured vocabulary; the message lists the allowed ones."""
 
@@ -69,13 +73,17 @@ class PayabilityRules:
 
     def policy_status(self, value: str) -> str:
         """``value`` as stored, or PolicyStatusError naming the statuses this insurer uses."""
-        status = normalise_status(value)
-        if status not in self.policy_statuses:
-            raise PolicyStatusError(
-                f"Unknown policy status {value.strip()[:40]!r}; "
-                f"use one of: {', '.join(self.policy_statuses)}."
-            )
-        return status
+        return vocabulary_status(value, self.policy_statuses)
+
+
+def vocabulary_status(value: str, vocabulary: tuple[str, ...]) -> str:
+    """``value`` normalised, if it is in ``vocabulary``; else PolicyStatusError with the list."""
+    status = normalise_status(value)
+    if status not in vocabulary:
+        raise PolicyStatusError(
+            f"Unknown policy status {value.strip()[:40]!r}; use one of: {', '.join(vocabulary)}."
+        )
+    return status
 
 
 def config_problems(config: Mapping[str, Any]) -> Iterable[str]:
