@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -73,6 +72,7 @@ from portal.services.payment_codes import (
     generate_code,
 )
 from portal.services.receipt import ReceiptTextError, check_info, layout_footer
+from portal.services.text_rules import unsafe_character
 
 HEADER = (
     "policy_number",
@@ -258,12 +258,10 @@ class ImportRejected(Exception):
 # Reading one row.
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def _no_control(value: str) -> None:
-    if _CONTROL.search(value):
-        raise ValidationError("Must not contain control characters.")
+    problem = unsafe_character(value)
+    if problem is not None:
+        raise ValidationError(problem)
 
 
 def _text(max_length: int, *, required: bool = True) -> fields.String:

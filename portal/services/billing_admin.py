@@ -32,6 +32,7 @@ from portal.services.payability import (
     standing_sql,
 )
 from portal.services.payment_codes import CodeSettings, default_expiry, issue_code
+from portal.services.text_rules import unsafe_character
 from portal.services.validation import InvalidFields, check_fields
 
 
@@ -358,6 +359,9 @@ def cancel_bill(
     reason = note.strip()
     if not reason:
         raise InvalidFields({"note": ["Say why the bill is cancelled."]})
+    problem = unsafe_character(reason, multiline=True)
+    if problem is not None:
+        raise InvalidFields({"note": [problem]})
     before = bill_snapshot(bill)
     bill.state = BillState.CANCELLED.value
     bill.cancel_reason = reason

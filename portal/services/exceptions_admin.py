@@ -18,6 +18,7 @@ from portal.models import Bill, ExceptionKind, Payment, PaymentException, StaffU
 from portal.models.payments import Resolution
 from portal.services import audit
 from portal.services.paging import Page, paginate
+from portal.services.text_rules import unsafe_character
 
 NOTE_MAX = 2000
 
@@ -126,6 +127,9 @@ def resolve(
         raise ExceptionError("Say what was done in a note.")
     if len(note) > NOTE_MAX:
         raise ExceptionError(f"The note is {len(note)} characters; at most {NOTE_MAX}.")
+    problem = unsafe_character(note, multiline=True)
+    if problem is not None:
+        raise ExceptionError(f"The note: {problem}")
     before = {"resolved_at": None, "resolved_by": None, "resolution_note": None,
               "resolution": None}  # fmt: skip
     item.resolved_at = now

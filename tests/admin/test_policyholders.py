@@ -195,3 +195,17 @@ def test_an_activation_link_never_takes_the_host_header_of_the_request(
     [message] = [p.read_text() for p in _outbox(app) if p not in before]
     assert "evil.example" not in message
     assert "http://localhost/activate/" in message  # PUBLIC_BASE_URL
+
+
+def test_a_name_with_a_bidi_override_is_a_form_error_and_nothing_is_saved(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    response = post(
+        admin_client,
+        "/admin/policyholders/new",
+        {"customer_name": "Budi \u202eosotnaS", "customer_email": "budi.rlo@example.com"},
+    )
+    assert response.status_code == 200
+    assert "U+202E" in text(response)
+    saved = select(Policyholder).where(Policyholder.email == "budi.rlo@example.com")
+    assert session.scalar(saved) is None
