@@ -79,6 +79,9 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
+    # A staff session ends after this long without a request, and this long after the login.
+    "STAFF_IDLE_MINUTES": 30,
+    "STAFF_SESSION_HOURS": 12,
     # Staff pages keep their own session cookie, scoped to /admin.
     "ADMIN_SESSION_COOKIE_NAME": "admin_session",
     # How many proxies in front of the app set X-Forwarded-For / -Proto (0: none).
@@ -90,7 +93,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_KEY_PREFIX": "portal",
     "LOGIN_LIMIT_PER_ADDRESS": "20 per 10 minutes",
-    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes",
+    # Per address and account: growing waits, and nobody can lock the owner out from elsewhere.
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 10 minutes; 10 per hour; 20 per day",
     # Languages: Bahasa Indonesia first.
     "LANGUAGES": ("id", "en"),
     "BABEL_DEFAULT_LOCALE": "id",
@@ -204,6 +208,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RATELIMIT_KEY_PREFIX": ("RATELIMIT_KEY_PREFIX", _str),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", _str),
     "LOGIN_LIMIT_PER_ACCOUNT": ("LOGIN_LIMIT_PER_ACCOUNT", _str),
+    "STAFF_IDLE_MINUTES": ("STAFF_IDLE_MINUTES", _int),
+    "STAFF_SESSION_HOURS": ("STAFF_SESSION_HOURS", _int),
     "REMINDER_DAYS_BEFORE_DUE": ("REMINDER_DAYS_BEFORE_DUE", _int),
     "REMINDER_DAYS_BEFORE_EXPIRY": ("REMINDER_DAYS_BEFORE_EXPIRY", _int),
     "MAIL_SERVER": ("MAIL_SERVER", _str),

@@ -6,24 +6,26 @@ The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring`` a
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from portal import login_throttle
 from portal.admin import bp
 from portal.admin.common import now
 from portal.admin.forms import ActionForm, LoginForm
-from portal.extensions import db, limiter, login_manager
+from portal.extensions import db, login_manager
 from portal.models import StaffUser
 from portal.services import audit
-from portal.services.accounts import authenticate_staff
+from portal.services.accounts import authenticate_staff, end_sessions
 from portal.services.audit import LoginArea, LoginEvent
 from portal.services.dashboard import summary
 from portal.services.money import format_rupiah
@@ -34,6 +36,10 @@ from portal.services.payment_codes import WIB
 PUBLIC_ENDPOINTS = frozenset({"admin.login"})
 # Posting these does not change billing data, so viewers may too.
 VIEWER_POSTS = frozenset({"admin.login", "admin.logout"})
+
+
+# When the staff session began and last saw a request (Unix seconds, in the signed session).
+SESSION_STARTED, SESSION_SEEN = "staff_since", "staff_seen"
 
 
 @bp.before_request
@@ -47,10 +53,32 @@ def require_staff() -> Any:
         return None
     if not (current_user.is_authenticated and isinstance(current_user, StaffUser)):
         return login_manager.unauthorized()
+    if _session_over():
+        logout_user()
+        session.clear()
+        flash(_("Your session ended; please log in again."), "info")
+        return login_manager.unauthorized()
     changing = request.method not in ("GET", "HEAD", "OPTIONS")
     if changing and request.endpoint not in VIEWER_POSTS and not current_user.can_write:
         return error_page(403)
     return None
+
+
+def _session_over() -> bool:
+    """A staff session ends after STAFF_IDLE_MINUTES without a request, and
+    STAFF_SESSION_HOURS after the login, whatever happens in between."""
+    moment = time.time()
+    config = current_app.config
+    started = session.get(SESSION_STARTED)
+    seen = session.get(SESSION_SEEN, started)
+    if not isinstance(started, int | float) or not isinstance(seen, int | float):
+        return True
+    if moment - seen > config["STAFF_IDLE_MINUTES"] * 60:
+        return True
+    if moment - started > config["STAFF_SESSION_HOURS"] * 3600:
+        return True
+    session[SESSION_SEEN] = int(moment)
+    return False
 
 
 def _wib(moment: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -129,10 +157,6 @@ def csrf_error(exc: CSRFError) -> Response:
 @bp.errorhandler(404)
 @bp.errorhandler(429)
 def http_error(exc: HTTPException) -> Response:
-    if exc.code == 429 and request.endpoint == "admin.login":
-        db.session.rollback()
-        _audit_login(LoginEvent.LOCKOUT, request.form.get("email", ""), None)
-        db.session.commit()
     return error_page(exc.code or 500)
 
 
@@ -151,11 +175,6 @@ def _audit_login(event: LoginEvent, email: str, account: StaffUser | None) -> No
     )
 
 
-def _login_account_key() -> str:
-    email = request.form.get("email", "").strip().lower()
-    return f"staff:{email}" if email else get_remote_address()
-
-
 def _safe_next(target: str | None) -> str:
     """Only a path inside the back office, never another site (``//evil``, ``https://...``)."""
     fallback = url_for("admin.dashboard")
@@ -171,21 +190,17 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    scope="admin-login-address",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    scope="admin-login-account",
-)
 def login() -> Any:
+    """Only failures count, per address and per address and account (portal.login_throttle):
+    an office behind one address does not lock itself out, nor can anyone lock a colleague
+    out of their account."""
     if isinstance(current_user, StaffUser) and current_user.is_authenticated:
         return redirect(url_for("admin.dashboard"))
     form = LoginForm()
+    if request.method == "POST":
+        wait = login_throttle.wait_seconds("staff", request.form.get("email", ""))
+        if wait is not None:
+            return _locked_out(request.form.get("email", ""), wait)
     if form.validate_on_submit():
         staff = authenticate_staff(db.session, form.email.data or "", form.password.data or "",
                                    now=now())  # fmt: skip
@@ -195,18 +210,37 @@ def login() -> Any:
             target = _safe_next(request.args.get("next"))
             session.clear()  # nothing from before the login carries over
             login_user(staff)
+            session[SESSION_STARTED] = session[SESSION_SEEN] = int(time.time())
             return redirect(target)
         db.session.rollback()
         _audit_login(LoginEvent.LOGIN_FAILED, form.email.data or "", None)
         db.session.commit()
+        left = login_throttle.count_failure("staff", form.email.data or "")
         flash(_("Wrong email or password."), "error")
+        if 0 < left <= login_throttle.WARN_REMAINING:
+            flash(ngettext("%(num)d attempt left before a pause.",
+                           "%(num)d attempts left before a pause.", left), "error")  # fmt: skip
     return render_template("admin/login.html", form=form)
+
+
+def _locked_out(email: str, wait: int) -> Response:
+    _audit_login(LoginEvent.LOCKOUT, email, None)
+    db.session.commit()
+    minutes = max(1, round(wait / 60))
+    return error_page(
+        429,
+        _("Too many login attempts from this address. Wait %(minutes)d minute(s) and try "
+          "again; if you forgot your password, an administrator can set a new one "
+          "(flask admin password EMAIL).", minutes=minutes),
+        back=url_for("admin.login"),
+    )  # fmt: skip
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     user = current_user._get_current_object()  # require_staff let only staff in
     _audit_login(LoginEvent.LOGOUT, user.email, user)
+    end_sessions(user)  # a copied cookie stops working too
     db.session.commit()
     logout_user()
     session.clear()

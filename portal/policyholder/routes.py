@@ -14,7 +14,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -36,6 +35,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from portal import login_throttle
 from portal.extensions import db, limiter
 from portal.jobs.mail import send_password_reset
 from portal.models import Policyholder, utcnow
@@ -54,6 +54,7 @@ from portal.services.accounts import (
     PasswordRejected,
     account_from_link,
     authenticate_policyholder,
+    end_sessions,
     personal_words,
     set_password,
 )
@@ -191,9 +192,6 @@ def _error_page(exc: HTTPException) -> Any:
         title = _("This form has expired")
         message = _("Go back, reload the page and try again.")
     elif isinstance(exc, RateLimitExceeded):
-        if request.endpoint == "policyholder.login":
-            _audit_login(LoginEvent.LOCKOUT, request.form.get("email", ""), None)
-            db.session.commit()
         title = _("Too many attempts")
         wait = format_timedelta(timedelta(seconds=exc.limit.limit.get_expiry()), threshold=1)
         message = _("For your security, please wait %(wait)s before trying again.", wait=wait)
@@ -233,10 +231,6 @@ def _account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()[:128]
 
 
-def _attempt_failed(_response: Response) -> bool:
-    return bool(g.get("login_failed"))
-
-
 def _remember_language(response: BaseResponse, language: str) -> BaseResponse:
     response.set_cookie(
         LANGUAGE_COOKIE,
@@ -250,20 +244,18 @@ def _remember_language(response: BaseResponse, language: str) -> BaseResponse:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_address_limit, methods=["POST"], deduct_when=_attempt_failed, scope="login-address")
-@limiter.limit(
-    _account_limit,
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_attempt_failed,
-    scope="login-account",
-)
 def login() -> Any:
-    """Only failed attempts count towards the limits: a family sharing one mobile carrier
-    address must not be locked out by each other's successful logins."""
+    """Only failed attempts count, per address and per address and account
+    (portal.login_throttle): a family behind one mobile carrier address is not locked out by
+    each other's logins, and nobody can lock anyone else out of their account."""
     if current_holder() is not None:
         return redirect(url_for(".dashboard"))
     form = LoginForm()
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        wait = login_throttle.wait_seconds("policyholder", email)
+        if wait is not None:
+            return _locked_out(email, wait)
     if form.validate_on_submit():
         holder = authenticate_policyholder(
             db.session, form.email.data or "", form.password.data or "", now=utcnow()
@@ -279,10 +271,24 @@ def login() -> Any:
             return _remember_language(response, holder.language or _language())
         _audit_login(LoginEvent.LOGIN_FAILED, form.email.data or "", None)
         db.session.commit()
+        left = login_throttle.count_failure("policyholder", form.email.data or "")
         flash(_("The email or password is not right."), "error")
-    if request.method == "POST":
-        g.login_failed = True
+        if 0 < left <= login_throttle.WARN_REMAINING:
+            flash(ngettext("%(num)d attempt left before a pause.",
+                           "%(num)d attempts left before a pause.", left), "error")  # fmt: skip
     return render_template("policyholder/login.html", form=form)
+
+
+def _locked_out(email: str, wait: int) -> Any:
+    _audit_login(LoginEvent.LOCKOUT, email, None)
+    db.session.commit()
+    waiting = format_timedelta(timedelta(seconds=wait), threshold=1)
+    return render_template(
+        "policyholder/error.html",
+        title=_("Too many attempts"),
+        message=_("For your security, please wait %(wait)s before trying again.", wait=waiting),
+        forgot=True,
+    ), 429
 
 
 @bp.route("/logout", methods=["POST"])
@@ -291,6 +297,7 @@ def logout() -> Any:
     holder = current_holder()
     if holder is not None:
         _audit_login(LoginEvent.LOGOUT, holder.email, holder)
+        end_sessions(holder)  # a copied session or remember-me cookie stops working too
         db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")

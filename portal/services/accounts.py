@@ -112,10 +112,16 @@ def personal_words(account: Account) -> tuple[str, ...]:
     return (account.email, account.name)
 
 
+def end_sessions(account: Account) -> None:
+    """End every session and remember-me cookie of the account, on every device: they carry
+    the session version, which no longer matches (logout, password change, disabling)."""
+    account.session_version = (account.session_version or 1) + 1
+
+
 def set_password(account: Account, password: str, *, now: datetime) -> None:
     """Set a new password; every existing session and link of the account ends."""
     account.password_hash = hash_password(password, personal=personal_words(account))
-    account.session_version = (account.session_version or 1) + 1
+    end_sessions(account)
     if isinstance(account, Policyholder) and account.activated_at is None:
         account.activated_at = now
 

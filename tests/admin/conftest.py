@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from werkzeug.test import TestResponse
 
+from portal.admin.routes import SESSION_SEEN, SESSION_STARTED
 from portal.extensions import limiter
 from portal.models import AuditEntry, StaffRole, StaffUser
 from portal.services.staff import create_staff
@@ -89,6 +91,7 @@ def log_in(client: FlaskClient, staff: StaffUser) -> FlaskClient:
     with client.session_transaction("/admin/") as flask_session:
         flask_session["_user_id"] = user_id
         flask_session["_fresh"] = True
+        flask_session[SESSION_STARTED] = flask_session[SESSION_SEEN] = int(time.time())
     return client
 
 
