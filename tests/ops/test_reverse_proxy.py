@@ -11,11 +11,14 @@ import getpass
 import http.client
 import os
 import re
+import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,18 +50,25 @@ class Edge:
     gunicorn_port: int
 
 
-def _upstream_block(port: int) -> str:
-    """The shipped ``upstream portal_app`` block, pointed at the test's gunicorn."""
+def _pointed_at(shipped: str, upstream_port: int) -> str:
+    """Shipped configuration text with its upstream at the test's gunicorn."""
+    text, replaced = re.subn(r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{upstream_port};",
+                             shipped)  # fmt: skip
+    assert replaced == 1, "the upstream no longer names 127.0.0.1:8000"
+    return text
+
+
+def _upstream_block(upstream_port: int) -> str:
+    """The shipped ``upstream portal_app`` block of portal.conf."""
     shipped = (SHIPPED / "portal.conf").read_text(encoding="utf-8")
     match = re.search(r"^upstream portal_app \{.*?^\}", shipped, re.S | re.M)
     assert match, "deploy/nginx/portal.conf has no upstream portal_app block"
-    block, replaced = re.subn(r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{port};",
-                              match.group(0))  # fmt: skip
-    assert replaced == 1, "the upstream no longer names 127.0.0.1:8000"
-    return block
+    return _pointed_at(match.group(0), upstream_port)
 
 
-def _nginx_conf(tmp: Path, listen: int, upstream_port: int) -> Path:
+def _nginx_conf(tmp: Path, servers: str) -> Path:
+    """A main configuration with every file nginx writes inside ``tmp``, around ``servers``;
+    ``include snippets/portal-proxy.conf`` finds the shipped snippet."""
     (tmp / "snippets").mkdir()
     (tmp / "snippets" / "portal-proxy.conf").symlink_to(SHIPPED / "portal-proxy.conf")
     # As root, nginx's workers would run as nobody, who cannot enter pytest's private temp
@@ -80,11 +90,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-{_upstream_block(upstream_port)}
-    server {{
-        listen 127.0.0.1:{listen};
-        include snippets/portal-proxy.conf;
-    }}
+{servers}
 }}
 """,
         encoding="utf-8",
@@ -92,32 +98,41 @@ http {{
     return conf
 
 
+@contextmanager
+def _nginx(tmp: Path, conf: Path, port: int) -> Iterator[None]:
+    process = subprocess.Popen(
+        [str(NGINX), "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, process, timeout=10)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
 @pytest.fixture(scope="module")
-def edge(
-    _migrated_app: Flask, database_url_for_tests: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Edge]:
-    tmp = tmp_path_factory.mktemp("nginx")
+def gunicorn_port(_migrated_app: Flask, database_url_for_tests: str) -> Iterator[int]:
     with gunicorn(database_url_for_tests, workers=WORKERS, PROXY_FIX_X_FOR="1",
                   PROXY_FIX_X_PROTO="1", TRUSTED_PROXIES="127.0.0.1/32",
                   METRICS_ALLOW_NETWORKS=f"{CLIENT}/32") as url:  # fmt: skip
-        gunicorn_port = int(url.rsplit(":", 1)[1])
-        port = free_port()
-        conf = _nginx_conf(tmp, port, gunicorn_port)
-        nginx = subprocess.Popen(
-            [str(NGINX), "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_for_port(port, nginx, timeout=10)
-            yield Edge(nginx_port=port, gunicorn_port=gunicorn_port)
-        finally:
-            nginx.terminate()
-            try:
-                nginx.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.communicate()
+        yield int(url.rsplit(":", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def edge(gunicorn_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    tmp = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    server = f"server {{ listen 127.0.0.1:{port}; include snippets/portal-proxy.conf; }}"
+    conf = _nginx_conf(tmp, _upstream_block(gunicorn_port) + "\n" + server)
+    with _nginx(tmp, conf, port):
+        yield Edge(nginx_port=port, gunicorn_port=gunicorn_port)
 
 
 def _request(
@@ -176,9 +191,7 @@ def _join(threads: list[threading.Thread]) -> None:
         assert not thread.is_alive()
 
 
-def test_slow_clients_through_nginx_do_not_hold_the_sync_workers(
-    app: Flask, edge: Edge
-) -> None:
+def test_slow_clients_through_nginx_do_not_hold_the_sync_workers(app: Flask, edge: Edge) -> None:
     slow = _slow_clients(edge.nginx_port)
     through_nginx = max(_healthz_seconds(edge.nginx_port, deadline=10) for _ in range(3))
     _join(slow)
@@ -227,3 +240,46 @@ def test_a_body_over_the_cap_is_refused_by_nginx_and_the_import_upload_may_be_la
     )  # fmt: skip
     # The app answers (a login redirect or a CSRF refusal): nginx let the body through.
     assert upload.status != 413 and upload.status < 500, upload.status
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed for a test certificate")
+def test_the_shipped_server_blocks_redirect_to_https_but_never_redirect_doku(
+    app: Flask, gunicorn_port: int, tmp_path: Path
+) -> None:
+    """The whole of portal.conf, with its ports, certificate and logs moved into the test."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-days", "1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    http_port, https_port = free_port(), free_port()
+    text = _pointed_at((SHIPPED / "portal.conf").read_text(encoding="utf-8"), gunicorn_port)
+    for old, new in [
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("/etc/ssl/portal/fullchain.pem", str(cert)),
+        ("/etc/ssl/portal/privkey.pem", str(key)),
+        ("/var/log/nginx/", f"{tmp_path}/"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    text = re.sub(r"^\s*listen \[::\]:.*$", "", text, flags=re.M)
+    with _nginx(tmp_path, _nginx_conf(tmp_path, text), https_port):
+        plain = _request(http_port, "GET", "/login?next=%2Fadmin", headers={"Host": "localhost"})
+        assert plain.status == 301
+        assert plain.headers["Location"] == "https://localhost/login?next=%2Fadmin"
+        # A DOKU URL registered with http:// fails plainly instead of being redirected.
+        assert _request(http_port, "POST", "/doku/inquiry", body=b"{}").status == 404
+
+        context = ssl.create_default_context(cafile=str(cert))
+        connection = http.client.HTTPSConnection(
+            "localhost", https_port, context=context, timeout=10
+        )
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+        assert connection.sock.version() in ("TLSv1.2", "TLSv1.3")
+        connection.close()
