@@ -27,6 +27,25 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The reverse-proxy test runs Debian's nginx as its own process (its own prefix, pid, logs and
+# temp folders under the test's tmp dir): the package's own service is not needed, so it is
+# stopped and disabled again right after installing. Without nginx that test skips.
+install_nginx() {  # "$@": nothing as root, or sudo
+  "$@" apt-get update -qq && "$@" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null \
+    && { [ ! -d /run/systemd/system ] || "$@" systemctl disable --now --quiet nginx; }
+}
+if [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing nginx for the reverse-proxy test (apt-get install nginx)"
+    install_nginx || echo "Could not install nginx: the reverse-proxy test will be skipped."
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    echo "Installing nginx for the reverse-proxy test (sudo apt-get install nginx)"
+    install_nginx sudo || echo "Could not install nginx: the reverse-proxy test will be skipped."
+  else
+    echo "nginx is missing and cannot be installed here: the reverse-proxy test will be skipped."
+  fi
+fi
+
 .venv/bin/ruff check .
 .venv/bin/lint-imports
 echo "== tests on SQLite"
