@@ -1,14 +1,17 @@
-"""The reconciliation sweep as a periodic job: the consumer asks DOKU every 5 minutes."""
+"""Periodic DOKU jobs: the reconciliation sweep asks DOKU every 5 minutes; the nightly prune
+ages traffic out."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from huey import crontab
 
 from portal.api.commands import reconcile_recent
-from portal.extensions import jobs
+from portal.extensions import db, jobs
+from portal.services.retention import prune_traffic
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +33,16 @@ def reconcile_sweep() -> None:
             f"{result.failures} of {result.checked} bill(s) could not be checked: "
             + "; ".join(text for text, is_error in result.lines if is_error)
         )
+
+
+@jobs.periodic("doku.prune", crontab(minute="17", hour="3"))
+def prune_sweep() -> None:
+    """Every night: refused deliveries and inquiry records past DOKU_TRAFFIC_RETENTION_DAYS go
+    (``flask doku prune``); payments and authenticated notifications stay."""
+    before = datetime.now(UTC) - timedelta(days=current_app.config["DOKU_TRAFFIC_RETENTION_DAYS"])
+    pruned = prune_traffic(db.session, before=before)
+    db.session.commit()
+    log.info(
+        "pruned %d refused deliveries and %d inquiry records",
+        pruned.refused_deliveries, pruned.inquiries,
+    )  # fmt: skip

@@ -120,3 +120,23 @@ def test_prune_drops_old_refused_deliveries_and_inquiries_but_never_payments(
     ) == 1
     assert session.scalar(select(func.count(Payment.id))) == 1
     assert session.scalar(select(Inquiry.id).where(Inquiry.request_id == "old-inquiry")) is None
+
+
+def test_the_nightly_prune_job_ages_refused_deliveries_out(
+    client: FlaskClient, session: Session, app: Any
+) -> None:
+    from portal.extensions import jobs
+
+    _unsigned(client, NOTIFICATION_TARGET, b"{}", "ancient")
+    days = app.config["DOKU_TRAFFIC_RETENTION_DAYS"] + 1
+    session.execute(
+        ReceivedNotification.__table__.update().values(
+            received_at=datetime.now(UTC) - timedelta(days=days)
+        )
+    )
+    session.commit()
+    with app.app_context():
+        prune = jobs.state(app).tasks["doku.prune"]
+        jobs.huey(app).execute(prune.s())
+    session.expire_all()
+    assert session.scalar(select(func.count(ReceivedNotification.id))) == 0
