@@ -87,6 +87,7 @@ def notification(notification_id: int) -> str:
     return render_template(
         "admin/notification.html",
         item=item,
+        bill_id=traffic.bill_id_for_code(db.session, item.payment_code),
         headers=traffic.notification_headers(item),
         request_pretty=traffic.pretty_json(item.body),
         response_pretty=traffic.pretty_json(item.response_body),

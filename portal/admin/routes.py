@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from portal import login_throttle
 from portal.admin import bp
 from portal.admin.common import now
+from portal.admin.exception_guide import kind_label
 from portal.admin.forms import ActionForm, LoginForm
 from portal.extensions import db, login_manager
 from portal.models import StaffUser
@@ -110,6 +111,7 @@ def admin_helpers() -> dict[str, Any]:
         "can_write": bool(isinstance(user, StaffUser) and user.can_write),
         "logout_form": ActionForm(),
         "page_url": _page_url,
+        "kind_label": kind_label,
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from portal.models import Inquiry, ReceivedNotification
+from portal.models import Inquiry, PaymentCode, ReceivedNotification
 from portal.services.paging import Page, paginate
 from portal.services.reports import wib_day_bounds
 
@@ -114,3 +114,10 @@ def notification_headers(notification: ReceivedNotification) -> dict[str, str]:
     except ValueError:
         return {"(unreadable)": notification.headers}
     return {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
+
+
+def bill_id_for_code(session: Session, payment_code: str | None) -> int | None:
+    """The bill a payment code (live or retired) belongs to, for links from DOKU's traffic."""
+    if not payment_code:
+        return None
+    return session.scalar(select(PaymentCode.bill_id).where(PaymentCode.code == payment_code))

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import BillState, Inquiry, PaymentException, ReceivedNotification
+from portal.models import BillState, Inquiry, Payment, PaymentException, ReceivedNotification
 from portal.services.payment_codes import WIB
 from portal.services.reports import payments_report, report_table
 from portal.services.spreadsheets import to_csv
@@ -99,9 +99,14 @@ def test_notifications_are_listed_filtered_and_shown_raw(
     )
     assert notification is not None
     notification_id, request_id = notification.id, notification.request_id
+    bill_id = session.scalar(select(Payment.bill_id).where(Payment.id == notification.payment_id))
     session.commit()
     detail = text(admin_client.get(f"/admin/traffic/notifications/{notification_id}"))
     assert f"Request-Id: {request_id}" in detail
+    # Linked both ways: the notification to its bill, the bill to its notifications.
+    assert f'id="notification-bill" href="/admin/bills/{bill_id}"' in detail
+    bill_page = text(admin_client.get(f"/admin/bills/{bill_id}"))
+    assert f"/admin/traffic/notifications/{notification_id}" in bill_page
     assert "Signature" not in detail.split("Request headers")[1].split("Request body")[0]
     assert "online_to_offline_info" in detail
     assert "Our response (HTTP 200)" in detail
@@ -204,7 +209,7 @@ def test_the_dashboard_counts_in_wib_days(
     assert 'id="inquiries-today">3<' in page
     assert "billing_not_found" in page
     exceptions = page.split('id="tile-exceptions"')[1].split("</a>")[0]
-    assert "<strong>1</strong>" in exceptions and "amount_mismatch 1" in exceptions
+    assert "<strong>1</strong>" in exceptions and "Wrong amount 1" in exceptions
 
 
 def test_a_payment_yesterday_in_jakarta_is_not_paid_today(

@@ -266,7 +266,7 @@ def test_a_paid_bill_with_a_second_payment_shows_the_open_exception_on_its_page(
     row.locator("a").first.click()
     page.wait_for_url(f"{live_url}/admin/bills/{bill_id}")
     assert "already paid" in page.locator("#till-verdict").inner_text()
-    assert "second_payment" in page.locator("#open-exceptions").inner_text()
+    assert "Second payment" in page.locator("#open-exceptions").inner_text()
     assert page.locator("#bill-notifications tbody tr").count() == 2
     screenshot(page, "admin-bill-with-open-exception")
     page.click(f"#open-exceptions >> text=#{exception_id}")
