@@ -38,6 +38,8 @@ if [ -z "${KEEP_MUTANTS:-}" ]; then
     rm -rf mutants
 fi
 
+mkdir -p mutants
+
 # Tests never read the developer's instance/ (see tests/conftest.py); nor a TEST_DATABASE_URL.
 unset TEST_DATABASE_URL
 

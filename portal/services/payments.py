@@ -331,12 +331,12 @@ def same_payment(existing: Payment, report: PaymentReport) -> bool:
 def request_id_reused(session: Session, request_id: str, body_sha256: str) -> bool:
     """Whether an earlier authenticated delivery had this Request-Id and another body."""
     earlier = session.execute(
-        select(ReceivedNotification.body_sha256)
+        select(ReceivedNotification.body_sha256)  # pragma: no mutate
         .where(
             ReceivedNotification.request_id == request_id,
             ReceivedNotification.verdict == "authenticated",
             ReceivedNotification.body_sha256 != body_sha256,
         )
-        .limit(1)
+        .limit(1)  # pragma: no mutate
     ).first()
     return earlier is not None

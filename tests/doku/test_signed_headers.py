@@ -15,6 +15,7 @@ import pytest
 
 from portal.doku.signature import (
     SIGNATURE_PREFIX,
+    component,
     constant_time_equals,
     format_timestamp,
     matching_key,
@@ -70,6 +71,16 @@ def test_a_signed_get_request_has_no_digest_and_dokus_signature() -> None:
     assert headers["Signature"] == sign(KEY, **_signing(case)) == case["expected"]["signature"]
     assert verify([KEY], headers["Signature"], **_signing(case))
     assert not verify([KEY], headers["Signature"], **{**_signing(case), "body": b""})
+
+
+def test_a_message_is_signed_as_a_request_unless_told_it_is_a_response() -> None:
+    case = CASES["inquiry_request"]
+    fields = {k: v for k, v in _signing(case).items() if k != "response"}
+    assert sign(KEY, **fields) == case["expected"]["signature"]
+    assert component(**fields) == case["expected"]["component"]
+    assert signed_headers(KEY, **fields)["Request-Timestamp"] == case["request_timestamp"]
+    assert verify([KEY], case["expected"]["signature"], **fields)
+    assert matching_key([KEY], case["expected"]["signature"], **fields) == KEY
 
 
 def test_signed_headers_verify_with_the_same_key_and_direction_only() -> None:
@@ -131,6 +142,7 @@ def jakarta_host() -> Iterator[None]:
 
 def test_on_a_wib_host_timestamps_are_still_written_in_utc(jakarta_host: None) -> None:
     assert format_timestamp(datetime(2020, 8, 11, 8, 45, 42, tzinfo=UTC)) == "2020-08-11T08:45:42Z"
+    assert format_timestamp(datetime(2020, 8, 11, 15, 45, 42, tzinfo=WIB)) == "2020-08-11T08:45:42Z"
     assert format_timestamp(datetime.now(UTC)) == datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -150,7 +162,7 @@ def test_a_timestamp_is_written_to_the_second() -> None:
 
 
 def test_a_moment_without_a_zone_cannot_be_written() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^timestamp must be timezone-aware$"):
         format_timestamp(datetime(2020, 8, 11, 8, 45, 42))
 
 
@@ -158,11 +170,18 @@ def test_a_timestamp_of_40_characters_is_read_and_one_of_41_refused() -> None:
     forty = "2020-08-11T08:45:42.123456+07:00:00.1234"
     assert len(forty) == 40
     assert parse_timestamp(forty).tzinfo is UTC
-    with pytest.raises(ValueError, match="too long"):
+    with pytest.raises(ValueError, match=r"^timestamp is empty or too long$"):
         parse_timestamp(forty + "5")
 
 
-@pytest.mark.parametrize("value", ["", "2020-08-11T08:45:42"])
-def test_an_empty_or_zoneless_timestamp_is_refused_saying_why(value: str) -> None:
-    with pytest.raises(ValueError, match="empty" if not value else "offset"):
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("", "timestamp is empty or too long"),
+        ("2020-08-11T08:45:42", "timestamp has no UTC offset"),
+    ],
+)
+def test_an_empty_or_zoneless_timestamp_is_refused_saying_why(value: str, why: str) -> None:
+    with pytest.raises(ValueError) as refused:
         parse_timestamp(value)
+    assert str(refused.value) == why

@@ -586,3 +586,9 @@ def test_a_request_id_is_reused_only_by_an_authenticated_delivery_with_another_b
         body="{}", body_sha256="2" * 64, verdict="unauthenticated",
     )  # fmt: skip
     assert payments.request_id_reused(session, "forged", "3" * 64) is False
+
+
+def test_a_case_with_nothing_to_tell_it_apart_is_refused(session: Session) -> None:
+    with pytest.raises(AssertionError, match="an exception needs a report or a fingerprint"):
+        payments.exception_result(session, ExceptionKind.UNREADABLE, None, "?", now=NOW)
+    assert cases(session) == []
