@@ -331,7 +331,7 @@ def same_payment(existing: Payment, report: PaymentReport) -> bool:
 def request_id_reused(session: Session, request_id: str, body_sha256: str) -> bool:
     """Whether an earlier authenticated delivery had this Request-Id and another body."""
     earlier = session.execute(
-        select(ReceivedNotification.body_sha256)  # pragma: no mutate
+        select(ReceivedNotification.body_sha256)
         .where(
             ReceivedNotification.request_id == request_id,
             ReceivedNotification.verdict == "authenticated",

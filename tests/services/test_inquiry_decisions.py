@@ -208,7 +208,19 @@ def test_the_same_request_id_from_another_client_is_another_request(session: Ses
     record(connection, _entry())
     other = record(connection, _entry(client_id="MCH-2", response_body='{"other":true}'))
     assert other == Recorded(200, '{"other":true}', replayed=False)
+    again = record(connection, _entry(client_id="MCH-2", response_body='{"later":true}'))
+    assert again == Recorded(200, '{"other":true}', replayed=True)
     assert _rows(session) == 2
+
+
+def test_among_many_recorded_requests_a_repeat_gets_its_own_first_answer(
+    session: Session,
+) -> None:
+    connection = session.connection()
+    for n in range(3):
+        record(connection, _entry(request_id=f"req-{n}", response_body=f'{{"n":{n}}}'))
+    assert record(connection, _entry(request_id="req-1")) == Recorded(200, '{"n":1}', True)
+    assert _rows(session) == 3
 
 
 def test_a_body_is_told_apart_by_its_sha256() -> None:

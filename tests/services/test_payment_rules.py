@@ -326,6 +326,27 @@ def test_a_second_payment_at_the_same_moment_for_another_amount_is_a_refund_case
     assert len(payments_of(session, bill)) == 1
 
 
+@pytest.mark.parametrize("identifiers", ["the same till identifiers", "no till identifiers"])
+def test_another_amount_at_the_same_moment_is_never_taken_for_the_payment_recorded(
+    session: Session, identifiers: str
+) -> None:
+    # Whether DOKU resends the till's transaction or its status API reports it without the
+    # till's identifiers: another amount is another payment, and the money needs a refund.
+    bill = _bill(session)
+    apply(session, report_for(bill))
+    other = report_for(bill, amount=bill.amount + 50_000)
+    if identifiers == "no till identifiers":
+        other = dataclasses.replace(
+            other, original_request_id=None, agent_id=None, agent_store_id=None, agent_trx_id=None
+        )
+    result = apply(session, other)
+    assert result.outcome is Outcome.EXCEPTION
+    assert [(c.kind, c.amount) for c in cases(session)] == [
+        ("second_payment", bill.amount + 50_000)
+    ]
+    assert [p.amount for p in payments_of(session, bill)] == [bill.amount]
+
+
 def test_a_second_payment_of_the_same_amount_at_another_moment_is_a_refund_case(
     session: Session,
 ) -> None:
@@ -589,6 +610,7 @@ def test_a_request_id_is_reused_only_by_an_authenticated_delivery_with_another_b
 
 
 def test_a_case_with_nothing_to_tell_it_apart_is_refused(session: Session) -> None:
-    with pytest.raises(AssertionError, match="an exception needs a report or a fingerprint"):
+    with pytest.raises(AssertionError) as refused:
         payments.exception_result(session, ExceptionKind.UNREADABLE, None, "?", now=NOW)
+    assert str(refused.value) == "an exception needs a report or a fingerprint"
     assert cases(session) == []
