@@ -337,6 +337,6 @@ def request_id_reused(session: Session, request_id: str, body_sha256: str) -> bo
             ReceivedNotification.verdict == "authenticated",
             ReceivedNotification.body_sha256 != body_sha256,
         )
-        .limit(1)  # pragma: no mutate
+        .limit(1)
     ).first()
     return earlier is not None
