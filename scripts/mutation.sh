@@ -27,11 +27,12 @@ if [ ${#MODULES[@]} -eq 0 ]; then
     )
 fi
 
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-if ! .venv/bin/python -c "import mutmut" 2>/dev/null; then
-    .venv/bin/python -m pip install -q -e '.[test]'
+# A virtualenv of its own: mutmut brings setproctitle, and with it installed gunicorn rewrites
+# its process title over its environment, which the live tests read to find their servers.
+VENV=.venv-mutation
+if [ ! -x "$VENV/bin/mutmut" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q -e '.[test]' 'mutmut>=3.8,<4'
 fi
 
 if [ -z "${KEEP_MUTANTS:-}" ]; then
@@ -52,7 +53,7 @@ for module in "${MODULES[@]}"; do
     dotted=${dotted//\//.}
     echo "== $module"
     # mutmut prints a progress line many times a second; keep only its end.
-    .venv/bin/mutmut run --max-children "${MAX_CHILDREN:-1}" "${dotted}.*" \
+    "$VENV/bin/mutmut" run --max-children "${MAX_CHILDREN:-1}" "${dotted}.*" \
         > "mutants/run-${dotted}.log" 2>&1 || {
         tail -c 3000 "mutants/run-${dotted}.log" >&2
         exit 1
@@ -61,7 +62,7 @@ done
 
 echo
 echo "Mutation score (killed / checked; a timeout counts as killed):"
-.venv/bin/python - "$ROOT" "${MODULES[@]}" <<'PY'
+"$VENV/bin/python" - "$ROOT" "${MODULES[@]}" <<'PY'
 import json
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ for module in sys.argv[2:]:
     score = 100 * killed / len(checked) if checked else 100.0
     print(f"  {module:34} {killed:4} / {len(checked):4}  {score:5.1f} %")
     for name in survivors:
-        print(f"      survived: {name}  (.venv/bin/mutmut show {name})")
+        print(f"      survived: {name}  (.venv-mutation/bin/mutmut show {name})")
 if total_checked:
     print(f"  {'all':34} {total_killed:4} / {total_checked:4}  "
           f"{100 * total_killed / total_checked:5.1f} %")
