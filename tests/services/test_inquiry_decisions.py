@@ -1,0 +1,227 @@
+"""What the inquiry decides for a payment code, what the till is told about the bill, and how
+each answer is recorded once: straight against ``decide`` and ``record``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import BillState, Inquiry, ReceiptDefaults
+from portal.services.inquiries import (
+    BillSnapshot,
+    Decision,
+    InquiryRules,
+    Recorded,
+    RequestIdReused,
+    Verdict,
+    body_sha256,
+    decide,
+    record,
+)
+from portal.services.payability import PayabilityRules, Refusal
+from tests.factories import make_bill
+
+NOW = datetime(2031, 5, 20, 5, 0, tzinfo=UTC)
+RULES = InquiryRules(
+    payability=PayabilityRules(
+        min_amount=10_000,
+        max_amount=5_000_000,
+        policy_statuses=("aktif", "lapse"),
+        payable_statuses=frozenset({"aktif"}),
+    ),
+    default_info="Premi Asuransi",
+    default_footer_message="Terima kasih.",
+)
+
+
+def _decide(session: Session, code: str, now: datetime = NOW) -> Decision:
+    return decide(session.connection(), code, now=now, rules=RULES)
+
+
+def _code(bill: Any) -> str:
+    code: str = bill.current_code.code
+    return code
+
+
+def test_rules_come_from_configuration() -> None:
+    config = {
+        "ALFA_MIN_AMOUNT": 1,
+        "ALFA_MAX_AMOUNT": 2,
+        "POLICY_STATUSES": ("Aktif", "Lapse"),
+        "ACTIVE_POLICY_STATUSES": ("Aktif",),
+        "DEFAULT_INFO": "info",
+        "DEFAULT_FOOTER_MESSAGE": "footer",
+    }
+    assert InquiryRules.from_config(config) == InquiryRules(
+        payability=PayabilityRules(1, 2, ("aktif", "lapse"), frozenset({"aktif"})),
+        default_info="info",
+        default_footer_message="footer",
+    )
+
+
+def test_a_payable_bill_is_answered_with_everything_the_till_shows(session: Session) -> None:
+    bill = make_bill(
+        session, amount=275_000, expires_at=NOW + timedelta(days=1), due_date=date(2031, 5, 21),
+        info="Premi Jiwa", footer_message="Terima kasih, Ibu Siti.", customer_name="Siti Rahayu",
+        customer_email="siti@example.com",
+    )  # fmt: skip
+    assert _decide(session, _code(bill)) == Decision(
+        Verdict.SUCCESS,
+        BillSnapshot(
+            bill_id=bill.id,
+            invoice_number=bill.invoice_number,
+            amount=275_000,
+            due_date=date(2031, 5, 21),
+            info="Premi Jiwa",
+            footer_message="Terima kasih, Ibu Siti.",
+            customer_name="Siti Rahayu",
+            customer_email="siti@example.com",
+            policy_type="Dana Pendidikan",
+            policy_number=bill.policy.number,
+            policy_account_name="Andreas",
+            policy_status="aktif",
+        ),
+    )
+
+
+def test_a_bill_without_its_own_texts_gets_the_configured_ones(session: Session) -> None:
+    bill = make_bill(session, expires_at=NOW + timedelta(days=1))
+    snapshot = _decide(session, _code(bill)).bill
+    assert snapshot is not None
+    assert (snapshot.info, snapshot.footer_message) == ("Premi Asuransi", "Terima kasih.")
+
+
+def test_a_bill_without_its_own_texts_gets_the_ones_staff_edited(session: Session) -> None:
+    session.add(ReceiptDefaults(id=1, info="Edited info", footer_message="Edited footer"))
+    bill = make_bill(session, expires_at=NOW + timedelta(days=1))
+    snapshot = _decide(session, _code(bill)).bill
+    assert snapshot is not None
+    assert (snapshot.info, snapshot.footer_message) == ("Edited info", "Edited footer")
+
+
+def test_an_unknown_code_is_not_found_and_names_no_bill(session: Session) -> None:
+    make_bill(session, expires_at=NOW + timedelta(days=1))
+    assert _decide(session, "8896000000000000") == Decision(
+        Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code"
+    )
+
+
+def test_a_replaced_code_is_not_found(session: Session) -> None:
+    bill = make_bill(session, expires_at=NOW + timedelta(days=1))
+    code = _code(bill)
+    bill.current_code.retired_at = NOW - timedelta(days=1)  # type: ignore[union-attr]
+    session.commit()
+    assert _decide(session, code).verdict is Verdict.BILLING_NOT_FOUND
+
+
+def test_a_code_at_its_expiry_moment_is_expired_and_a_second_before_it_is_payable(
+    session: Session,
+) -> None:
+    expires_at = NOW + timedelta(hours=1)
+    code = _code(make_bill(session, expires_at=expires_at))
+    assert _decide(session, code, now=expires_at - timedelta(seconds=1)).verdict is Verdict.SUCCESS
+    at_expiry = _decide(session, code, now=expires_at)
+    assert (at_expiry.verdict, at_expiry.refusal, at_expiry.reason) == (
+        Verdict.BILLING_WAS_EXPIRED,
+        Refusal.EXPIRED,
+        "code expired at 2031-05-20T06:00:00Z",
+    )
+    assert at_expiry.bill is not None
+
+
+@pytest.mark.parametrize(
+    ("bill", "verdict", "refused", "reason"),
+    [
+        ({"state": BillState.PAID}, Verdict.BILLING_ALREADY_PAID, Refusal.PAID, "bill is paid"),
+        ({"state": BillState.CANCELLED}, Verdict.DECLINE, Refusal.CANCELLED, "bill is cancelled"),
+        ({"policy_status": "lapse"}, Verdict.DECLINE, Refusal.POLICY_NOT_PAYABLE,
+         "policy status is 'lapse'"),
+        ({"amount": 9_999}, Verdict.DECLINE, Refusal.AMOUNT_TOO_SMALL,
+         "amount 9999 is outside the Alfa limits 10000-5000000"),
+        ({"amount": 5_000_001}, Verdict.DECLINE, Refusal.AMOUNT_TOO_LARGE,
+         "amount 5000001 is outside the Alfa limits 10000-5000000"),
+    ],
+    ids=["paid", "cancelled", "policy", "too-small", "too-large"],
+)  # fmt: skip
+def test_a_refused_bill_is_answered_with_its_verdict_reason_and_the_bill(
+    session: Session, bill: dict[str, Any], verdict: Verdict, refused: Refusal, reason: str
+) -> None:
+    made = make_bill(session, expires_at=NOW + timedelta(days=1), **bill)
+    decision = _decide(session, _code(made))
+    assert (decision.verdict, decision.refusal, decision.reason) == (verdict, refused, reason)
+    assert decision.bill is not None and decision.bill.bill_id == made.id
+
+
+# Recording: one row per Request-Id; the first answer is the answer.
+
+
+def _entry(**changes: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "received_at": NOW,
+        "client_id": "MCH-1",
+        "request_id": "req-1",
+        "request_timestamp": "2031-05-20T05:00:00Z",
+        "request_sha256": body_sha256(b"{}"),
+        "verdict": "success",
+        "http_status": 200,
+        "request_body": "{}",
+        "response_body": '{"first":true}',
+    }
+    entry.update(changes)
+    return entry
+
+
+def _rows(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Inquiry)) or 0
+
+
+def test_a_new_request_id_is_recorded_and_answered_as_decided(session: Session) -> None:
+    connection = session.connection()
+    assert record(connection, _entry()) == Recorded(200, '{"first":true}', replayed=False)
+    assert _rows(session) == 1
+
+
+def test_the_same_request_again_gets_the_first_answer_and_no_second_row(
+    session: Session,
+) -> None:
+    connection = session.connection()
+    record(connection, _entry())
+    again = record(connection, _entry(http_status=400, response_body='{"second":true}'))
+    assert again == Recorded(200, '{"first":true}', replayed=True)
+    assert _rows(session) == 1
+
+
+def test_the_same_request_id_with_another_body_is_refused(session: Session) -> None:
+    connection = session.connection()
+    record(connection, _entry())
+    with pytest.raises(RequestIdReused, match="req-1"):
+        record(connection, _entry(request_sha256=body_sha256(b"{ }")))
+    assert _rows(session) == 1
+
+
+def test_the_same_request_id_from_another_client_is_another_request(session: Session) -> None:
+    connection = session.connection()
+    record(connection, _entry())
+    other = record(connection, _entry(client_id="MCH-2", response_body='{"other":true}'))
+    assert other == Recorded(200, '{"other":true}', replayed=False)
+    again = record(connection, _entry(client_id="MCH-2", response_body='{"later":true}'))
+    assert again == Recorded(200, '{"other":true}', replayed=True)
+    assert _rows(session) == 2
+
+
+def test_among_many_recorded_requests_a_repeat_gets_its_own_first_answer(
+    session: Session,
+) -> None:
+    connection = session.connection()
+    for n in range(3):
+        record(connection, _entry(request_id=f"req-{n}", response_body=f'{{"n":{n}}}'))
+    assert record(connection, _entry(request_id="req-1")) == Recorded(200, '{"n":1}', True)
+    assert _rows(session) == 3
+
+
+def test_a_body_is_told_apart_by_its_sha256() -> None:
+    assert body_sha256(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
