@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -22,8 +22,8 @@ from portal.admin.forms import ImportConfirmForm, ImportUploadForm
 from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import Progress
-from portal.models import ImportRun
-from portal.services import import_history, staged_imports
+from portal.models import ImportRun, JobRun
+from portal.services import import_history, job_records, staged_imports
 from portal.services.bill_import import apply_import, check
 from portal.web import ADMIN_PREFIX, code_settings, policy_statuses
 
@@ -33,28 +33,74 @@ TOKEN = re.compile(r"^[0-9a-f]{32}$")
 @bp.route("/import", methods=["GET", "POST"])
 @write_required
 def import_upload() -> Any:
+    """Keep the upload, then let the job consumer check it: a big file takes longer than a
+    request may (the job page follows it and links to the check's result)."""
     form = ImportUploadForm()
     if form.validate_on_submit():
         upload = form.csv_file.data
         filename = str(upload.filename or "bills.csv")[:200]
-        data = upload.read()
-        moment = now()
-        # Each chunk's read ends its transaction: on SQLite one holds the write lock.
-        report = check(db.session, data, filename=filename, settings=code_settings(),
-                       policy_statuses=policy_statuses(),
-                       now=moment, release=db.session.rollback)  # fmt: skip
-        db.session.rollback()
-        confirm = None
-        if report.ok:
-            token = staged_imports.stage(
-                db.session, data=data, filename=filename, staff=staff(), now=moment
-            )
-            db.session.commit()
-            confirm = ImportConfirmForm(formdata=None, token=token)
-        return render_template(
-            "admin/import_report.html", report=report, filename=filename, confirm_form=confirm
+        token = staged_imports.stage(
+            db.session, data=upload.read(), filename=filename, staff=staff(), now=now()
         )
+        db.session.commit()
+        job_id = jobs.start(
+            "bills.import_check", token, staff().id, title=_("Check %(file)s", file=filename),
+            started_by=staff().id,
+        )  # fmt: skip
+        return redirect(url_for("admin.job_run", run_id=job_id))
     return render_template("admin/import.html", form=form)
+
+
+@jobs.tracked("bills.import_check")
+def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str, Any]:
+    """Check a staged upload against the database, writing nothing; the result page offers
+    the confirmation."""
+    staged = staged_imports.waiting(db.session, token=token, staff_id=staff_id, now=now())
+    if staged is None:
+        raise LookupError("this upload is no longer waiting to be checked")
+    data, filename = staged.content, staged.filename
+    db.session.rollback()  # on SQLite a read transaction holds the write lock
+    progress.update(0, None, f"checking {filename}")
+    # Each chunk's read ends its transaction: on SQLite one holds the write lock.
+    report = check(db.session, data, filename=filename, settings=code_settings(),
+                   now=now(), release=db.session.rollback,
+                   policy_statuses=policy_statuses())  # fmt: skip
+    db.session.rollback()
+    progress.update(report.rows, report.rows, (
+        f"{report.rows} rows can be imported" if report.ok
+        else f"{len(report.errors)} problem(s): nothing was imported"
+    ))  # fmt: skip
+    return {
+        "accepted": report.ok, "rows": report.rows, "created": report.created,
+        "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped,
+        "conflicts": report.conflicts, "page": f"{ADMIN_PREFIX}/import/checked/{progress.run_id}",
+        "details": {
+            "filename": filename, "token": token if report.ok else None,
+            "problems": len(report.errors),
+            "policyholders_created": report.policyholders_created,
+            "policies_created": report.policies_created,
+            "errors": [s.as_dict() for s in report.error_summary()],
+            "notes": [s.as_dict() for s in report.note_summary()],
+        },
+    }  # fmt: skip
+
+
+@bp.route("/import/checked/<run_id>")
+@write_required
+def import_checked(run_id: str) -> Any:
+    """What the check found, and the confirmation (for the staff member who uploaded)."""
+    run = db.get_or_404(JobRun, run_id)
+    result = job_records.run_result(run)
+    if run.task_name != "bills.import_check" or run.started_by != staff().id or not result:
+        abort(404)
+    details = result["details"]
+    confirm = (
+        ImportConfirmForm(formdata=None, token=details["token"]) if details["token"] else None
+    )
+    return render_template(
+        "admin/import_report.html", report=result, details=details,
+        filename=details["filename"], confirm_form=confirm,
+    )  # fmt: skip
 
 
 @bp.route("/import/confirm", methods=["POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import ImportRun, ImportState, StaffUser
@@ -33,6 +33,18 @@ def stage(session: Session, *, data: bytes, filename: str, staff: StaffUser, now
     token = secrets.token_hex(16)
     create_run(session, data, filename=filename, actor=staff, now=now, token=token)
     return token
+
+
+def waiting(session: Session, *, token: str, staff_id: int, now: datetime) -> ImportRun | None:
+    """The staged run for this token and staff member, if it still waits (not taken)."""
+    return session.scalar(
+        select(ImportRun).where(
+            ImportRun.token == token,
+            ImportRun.staff_id == staff_id,
+            ImportRun.state == ImportState.CHECKED,
+            ImportRun.created_at >= now - MAX_AGE,
+        )
+    )
 
 
 def take(session: Session, *, token: str, staff_id: int, now: datetime) -> int | None:

@@ -32,14 +32,22 @@ _TOKEN = re.compile(r'name="token" type="hidden" value="([0-9a-f]{32})"')
 
 
 def _upload(client: FlaskClient, content: bytes, name: str = "bills.csv") -> str:
+    """Upload a file; the job consumer checks it (at once, in tests) and its job page links
+    to the check's result, where the confirmation is. Returns that page as text."""
     response = post(
         client,
         "/admin/import",
         {"csv_file": (io.BytesIO(content), name)},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 200
-    return text(response)
+    assert response.status_code == 302
+    assert "/admin/jobs/" in response.headers["Location"]
+    job_page = text(client.get(response.headers["Location"]))
+    found = re.search(r'id="job-result-page" href="([^"]+)"', job_page)
+    assert found, job_page
+    checked = client.get(found.group(1))
+    assert checked.status_code == 200
+    return text(checked)
 
 
 def _bills(session: Session) -> int:
@@ -56,6 +64,19 @@ def test_checking_a_good_file_writes_nothing_and_offers_to_import(
     assert _TOKEN.search(page)
     assert _bills(session) == 0
     assert session.scalar(select(func.count(Policyholder.id))) == 0
+
+
+def test_only_the_uploader_sees_the_check_and_its_confirmation(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    response = post(admin_client, "/admin/import", {"csv_file": (io.BytesIO(GOOD.encode()),
+                    "bills.csv")}, content_type="multipart/form-data")  # fmt: skip
+    job_page = text(admin_client.get(response.headers["Location"]))
+    found = re.search(r'id="job-result-page" href="([^"]+)"', job_page)
+    assert found
+    colleague = make_staff(session, StaffRole.ADMIN, "colleague@insurer.example")
+    other_client = log_in(admin_client.application.test_client(), colleague)
+    assert other_client.get(found.group(1)).status_code == 404
 
 
 def _confirmed(client: FlaskClient, response: Any) -> str:
