@@ -14,8 +14,12 @@ def read_body(limit: int) -> bytes:
     then fails (or, worse, passes) the signature check as if it were the whole message.
     """
     declared = request.content_length
-    if declared is not None and declared > limit:
-        raise RequestEntityTooLarge()
+    if declared is not None:
+        if declared > limit:
+            raise RequestEntityTooLarge()
+        return request.get_data(cache=False)  # the stream ends at Content-Length
+    if not request.environ.get("wsgi.input_terminated"):
+        return b""  # no length and no end marker: WSGI says there is no body to read
     body: bytes = request.environ["wsgi.input"].read(limit + 1)
     if len(body) > limit:
         raise RequestEntityTooLarge()

@@ -4,12 +4,15 @@ body checked as if it were the message; within the limit it is read whole."""
 from __future__ import annotations
 
 import http.client
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from portal.models import Payment, ReceivedNotification
 from tests.factories import NOTIFICATION_TARGET, doku_headers, make_bill, notification_body_for
@@ -54,3 +57,26 @@ def test_an_oversized_chunked_body_is_413_and_a_whole_one_is_applied(
     session.expire_all()
     assert session.scalar(select(func.count(Payment.id))) == 1
     assert session.scalar(select(func.count(ReceivedNotification.id))) == 1  # nothing else
+
+
+def test_the_development_server_answers_at_once_a_body_with_a_content_length(
+    make_app: Any, app: Any
+) -> None:
+    """``flask run`` hands over the raw socket: reading past Content-Length would wait for
+    bytes that never come (the demo's `flask doku pay` timed out so)."""
+    server = make_server("127.0.0.1", 0, make_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        connection = http.client.HTTPConnection(str(host), int(port), timeout=5)
+        started = time.monotonic()
+        connection.request("POST", "/doku/inquiry", body=b"{}",
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+    finally:
+        server.shutdown()
+    assert response.status == 401
+    assert time.monotonic() - started < 3
