@@ -227,6 +227,11 @@ def test_each_kind_of_case_carries_its_bill_and_the_payments_code_invoice_amount
     assert case.amount == report.amount
     assert case.paid_at == report.paid_at
     assert case.agent_store_id == "TZ01"
+    # The till's own ids and DOKU's status: what staff quote to DOKU for a refund, and what
+    # reconciliation counts each payment by.
+    assert (case.agent_id, case.agent_trx_id) == (report.agent_id, report.agent_trx_id)
+    assert case.transaction_status == report.status
+    assert case.report_fingerprint == report.fingerprint
     assert case.created_at == NOW
     assert case.resolved_at is None
 
@@ -614,3 +619,11 @@ def test_a_case_with_nothing_to_tell_it_apart_is_refused(session: Session) -> No
         payments.exception_result(session, ExceptionKind.UNREADABLE, None, "?", now=NOW)
     assert str(refused.value) == "an exception needs a report or a fingerprint"
     assert cases(session) == []
+
+
+def test_a_long_unknown_status_is_kept_cut_to_its_column(session: Session) -> None:
+    bill = _bill(session)
+    status = "PENDING_SETTLEMENT_AT_THE_ACQUIRER_BANK"  # 39 characters: the column holds 32
+    apply(session, report_for(bill, status=status))
+    [case] = cases(session)
+    assert (case.kind, case.transaction_status) == ("unknown_status", status[:32])
