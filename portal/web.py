@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.extensions import db
 from portal.models import Policyholder, StaffUser
+from portal.services import audit
 from portal.services.accounts import LinkSettings
+from portal.services.audit import LoginArea, LoginEvent
 from portal.services.mail import MailSettings
 from portal.services.payability import PayabilityRules
 from portal.services.payment_codes import CodeSettings
@@ -178,3 +181,14 @@ class TrustedProxyFix:
         if self._trusted(environ.get("REMOTE_ADDR", "")):
             return self.fixed(environ, start_response)
         return self.app(environ, start_response)
+
+
+def audit_login(
+    area: LoginArea, event: LoginEvent, email: str, account: Policyholder | StaffUser | None
+) -> None:
+    """Record a login event of ``area`` from this request's peer (the caller commits)."""
+    audit.record_login_event(
+        db.session, area=area, event=event, email=email, account=account,
+        remote_addr=request.remote_addr, now=datetime.now(UTC),
+    )  # fmt: skip
+

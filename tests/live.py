@@ -70,14 +70,19 @@ def gunicorn(database_url: str, *, workers: int = 2, **extra_env: str) -> Iterat
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            _, stderr = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
-        if process.returncode not in (0, -15):
-            sys.stderr.write(stderr.decode(errors="replace"))
+        stop(process, timeout=20)
+
+
+def stop(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` s; its stderr is shown if it did not end well."""
+    process.terminate()
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+    if process.returncode not in (0, -15):
+        sys.stderr.write(stderr.decode(errors="replace"))
 
 
 @contextmanager
@@ -93,12 +98,5 @@ def job_consumer(database_url: str, **extra_env: str) -> Iterator[subprocess.Pop
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            _, stderr = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
-        if process.returncode not in (0, -15):
-            sys.stderr.write(stderr.decode(errors="replace"))
+        stop(process, timeout=30)
 

@@ -15,7 +15,7 @@
 : "${BENCH_REQUESTS:=150000}"                     # signed requests generated per measured run
 : "${BENCH_WARMUP_REQUESTS:=20000}"
 : "${BENCH_WORK:=/tmp/bench_inquiry}"              # request files and server logs (large)
-: "${BENCH_OUT:=bench/inquiry/results}"           # JSON figures, read by report.py
+: "${BENCH_OUT:=bench/work/inquiry/results}"      # raw JSON figures (git-ignored), read by report.py
 : "${BENCH_REPORT:=bench/RESULTS.md}"             # the report report.py writes
 : "${BENCH_QUIET_WAIT:=20}"     # seconds to wait, before each measured run, for an idle machine
 # Which code to measure. A commit (default HEAD): a snapshot of it (git archive, read-only) in

@@ -5,7 +5,7 @@
 #  1. bench/inquiry/profile_app.py: the real app with wall/CPU timers around each phase.
 #  2. py-spy on every worker: on-CPU samples, then wall-clock samples (--idle).
 #
-# Writes bench/inquiry/results/profile.md and re-writes bench/RESULTS.md. About 2 minutes.
+# Writes bench/inquiry/profile.md and re-writes bench/RESULTS.md. About 2 minutes.
 #   bash bench/inquiry/profile.sh            # from the repository root, after run.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

@@ -1,4 +1,5 @@
-"""Summarise profile.sh's measurements into results/profile.md.
+"""Summarise profile.sh's measurements into bench/inquiry/profile.md, the summary kept in git
+(the raw figures stay in the git-ignored bench/work/).
 
 Usage: python bench/inquiry/profile_summary.py WORK_DIR RESULTS_DIR
 
@@ -241,8 +242,9 @@ def main() -> None:
             "workers, the shares are what matters.)\n"
         )
 
-    (results / "profile.md").write_text("\n".join(out))
-    print(f"wrote {results / 'profile.md'}")
+    summary = Path(__file__).with_name("profile.md")  # the summary kept in git
+    summary.write_text("\n".join(out))
+    print(f"wrote {summary}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
-"""Write bench/RESULTS.md from the JSON figures run.sh leaves in bench/inquiry/results/.
+"""Write bench/RESULTS.md from the raw JSON figures run.sh leaves in bench/work/inquiry/results/
+(git-ignored).
 
 Usage: python bench/inquiry/report.py RESULTS_DIR OUTFILE [--notification DIR]
            [--fail-on inquiry|notification|all]
 
-Also appends, when present, results/profile.md (written by profile.sh), results/whatif.md
-(whatif.sh) and bench/inquiry/analysis.md (the hand-written reading of the profile). When the
+Also appends, when present, bench/inquiry/profile.md (written by profile.sh),
+bench/inquiry/whatif.md (whatif.sh) and bench/inquiry/analysis.md (the hand-written reading of
+the profile). When the
 notification benchmark's results exist (``--notification DIR``, by default
-bench/notification/results), its figures go beside the inquiry's and its section after them
+bench/work/notification/results), its figures go beside the inquiry's and its section after them
 (bench/notification/section.py), so re-running either benchmark keeps the other's figures.
 Exits 2 when a correctness check failed in the part named by ``--fail-on`` (default: inquiry).
 """
@@ -127,7 +129,7 @@ def main() -> None:
     parser.add_argument(
         "--notification",
         type=Path,
-        default=Path(__file__).resolve().parents[1] / "notification" / "results",
+        default=Path(__file__).resolve().parents[1] / "work" / "notification" / "results",
     )
     parser.add_argument("--fail-on", choices=("inquiry", "notification", "all"), default="inquiry")
     args = parser.parse_args()
@@ -401,8 +403,8 @@ def main() -> None:
         out.extend(lines)
 
     for extra in (
-        results / "profile.md",
-        results / "whatif.md",
+        Path(__file__).with_name("profile.md"),
+        Path(__file__).with_name("whatif.md"),
         Path(__file__).with_name("analysis.md"),
     ):
         if extra.exists():

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What-if runs for the inquiry against the database run.sh left: the same load with other
 # gunicorn settings (and one PostgreSQL setting on the benchmark database only), to tell which
-# changes outside the view code would move the figures. Writes results/whatif.md, which
+# changes outside the view code would move the figures. Writes bench/inquiry/whatif.md, which
 # report.py appends to bench/RESULTS.md. About 3 minutes.
 #   bash bench/inquiry/whatif.sh                  # from the repository root, after run.sh
 set -euo pipefail
@@ -73,8 +73,9 @@ for spec in cases:
                  f"{1000 * k.get('server', 0) / r['requests']:.2f} | "
                  f"{1000 * k.get('postgres', 0) / r['requests']:.2f} | {cap:.0f} | "
                  f"{k.get('other', 0) / c['seconds']:.2f} |")
-(out / "whatif.md").write_text("\n".join(lines) + "\n")
-print(f"wrote {out / 'whatif.md'}")
+summary = Path("bench/inquiry/whatif.md")  # the summary kept in git; raw figures in $BENCH_OUT
+summary.write_text("\n".join(lines) + "\n")
+print(f"wrote {summary}")
 PYEOF
 rm -f "$BENCH_WORK"/*.req   # pre-signed requests: large, and stale within 5 minutes
 if [[ -f $BENCH_OUT/meta.json ]]; then

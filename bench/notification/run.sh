@@ -15,14 +15,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 : "${BENCH_EXTRA_ROUNDS:=1}"
 : "${BENCH_DB:=bench_notification}"           # dropped and re-created by every run
 : "${BENCH_WORK:=/tmp/bench_notification}"    # code snapshot, request files, server logs
-: "${BENCH_OUT:=bench/notification/results}"
+: "${BENCH_OUT:=bench/work/notification/results}"   # raw JSON figures (git-ignored)
 : "${BENCH_PORT:=18081}"                      # not the inquiry's: both may run on one machine
 : "${BENCH_BILLS:=200000}"                    # unpaid bills seeded
 : "${BENCH_REQUESTS:=30000}"                  # notifications pre-signed per measured round
 : "${BENCH_WARMUP_REQUESTS:=4000}"
 : "${BENCH_REDELIVERY:=0.2}"   # share of re-deliveries: same payment, new Request-Id + timestamp
 : "${BENCH_REPEAT:=0.1}"       # share of exact repeats: same Request-Id and body
-: "${BENCH_INQUIRY_OUT:=bench/inquiry/results}"   # the inquiry's figures, for the combined report
+: "${BENCH_INQUIRY_OUT:=bench/work/inquiry/results}"   # the inquiry's figures, for the combined report
 source bench/inquiry/lib.sh
 rm -f "$BENCH_OUT"/*.json "$BENCH_OUT"/gunicorn_settings.txt
 name=notification

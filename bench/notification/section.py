@@ -1,4 +1,5 @@
-"""The notification benchmark's part of bench/RESULTS.md, from bench/notification/results/.
+"""The notification benchmark's part of bench/RESULTS.md, from the raw figures in
+bench/work/notification/results/ (git-ignored).
 
 Loaded by bench/inquiry/report.py (which writes the whole file), so that re-running either
 benchmark keeps the other's figures: ``figure_rows`` go into the Figures table beside the
@@ -130,8 +131,9 @@ class NotificationResults:
         w = out.append
         w("## `POST /doku/notification`\n")
         w(
-            "Generated from the last `bash bench/notification/run.sh` (figures in "
-            f"`{self.dir}`); `bench/README.md` says what is measured and how.\n"
+            "Generated from the last `bash bench/notification/run.sh` (raw figures in "
+            f"`{_shown(self.dir)}`, git-ignored); `bench/README.md` says what is measured and "
+            "how.\n"
         )
         w("### Run\n")
         w(
@@ -289,3 +291,13 @@ class NotificationResults:
 def _unbound(settings: str) -> str:
     """Effective settings without the bind line (the two benchmarks use different ports)."""
     return "\n".join(line for line in settings.splitlines() if not line.startswith("bind "))
+
+
+def _shown(directory: Path) -> str:
+    """The folder relative to the repository when it is inside it (no machine's own path)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return str(directory.resolve().relative_to(root))
+    except ValueError:
+        return str(directory)
+

@@ -6,6 +6,7 @@ The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring`` a
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,13 +26,13 @@ from portal.admin.exception_guide import kind_label
 from portal.admin.forms import ActionForm, LoginForm
 from portal.extensions import db, login_manager
 from portal.models import StaffUser
-from portal.services import audit
 from portal.services.accounts import authenticate_staff, end_sessions
 from portal.services.audit import LoginArea, LoginEvent
 from portal.services.dashboard import summary
 from portal.services.money import format_rupiah
 from portal.services.payability import PayabilityRules
 from portal.services.payment_codes import WIB
+from portal.web import audit_login
 
 # Pages anyone may open: the login page itself.
 PUBLIC_ENDPOINTS = frozenset({"admin.login"})
@@ -165,16 +166,7 @@ def http_error(exc: HTTPException) -> Response:
 # Logging in and out.
 
 
-def _audit_login(event: LoginEvent, email: str, account: StaffUser | None) -> None:
-    audit.record_login_event(
-        db.session,
-        area=LoginArea.STAFF,
-        event=event,
-        email=email,
-        account=account,
-        remote_addr=request.remote_addr,
-        now=now(),
-    )
+_audit_login = functools.partial(audit_login, LoginArea.STAFF)
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -47,7 +48,7 @@ from portal.policyholder.forms import (
     LogoutForm,
     SetPasswordForm,
 )
-from portal.services import audit, portal_views
+from portal.services import portal_views
 from portal.services.accounts import (
     PASSWORD_MIN,
     LinkInvalid,
@@ -63,7 +64,7 @@ from portal.services.barcodes import code128_svg, qr_svg
 from portal.services.contact import insurer_contact
 from portal.services.inquiries import InquiryRules
 from portal.services.money import format_rupiah
-from portal.web import LANGUAGE_COOKIE, link_settings
+from portal.web import LANGUAGE_COOKIE, audit_login, link_settings
 
 log = logging.getLogger(__name__)
 
@@ -207,16 +208,7 @@ def _error_page(exc: HTTPException) -> Any:
 # --- logging in and out -------------------------------------------------------------------
 
 
-def _audit_login(event: LoginEvent, email: str, account: Policyholder | None) -> None:
-    audit.record_login_event(
-        db.session,
-        area=LoginArea.POLICYHOLDER,
-        event=event,
-        email=email,
-        account=account,
-        remote_addr=request.remote_addr,
-        now=utcnow(),
-    )
+_audit_login = functools.partial(audit_login, LoginArea.POLICYHOLDER)
 
 
 def _address_limit() -> str:

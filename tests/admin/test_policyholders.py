@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -40,16 +41,22 @@ def test_policies_are_found_by_number_or_policyholder(
     assert number not in text(admin_client.get("/admin/policies", query_string={"q": "zzz"}))
 
 
+def _new_policyholder(client: FlaskClient, name: str, email: str) -> Any:
+    return post(
+        client, "/admin/policyholders/new", {"customer_name": name, "customer_email": email}
+    )
+
+
+def _stored(session: Session, email: str) -> Policyholder | None:
+    return session.scalar(select(Policyholder).where(Policyholder.email == email))
+
+
 def test_admin_creates_and_edits_a_policyholder_with_audit_rows(
     admin_client: FlaskClient, session: Session
 ) -> None:
-    response = post(
-        admin_client,
-        "/admin/policyholders/new",
-        {"customer_name": "Dewi Lestari", "customer_email": "Dewi@Example.com"},
-    )
+    response = _new_policyholder(admin_client, "Dewi Lestari", "Dewi@Example.com")
     assert response.status_code == 302
-    holder = session.scalar(select(Policyholder).where(Policyholder.email == "dewi@example.com"))
+    holder = _stored(session, "dewi@example.com")
     assert holder is not None
     holder_id = holder.id
     session.commit()
@@ -200,12 +207,7 @@ def test_an_activation_link_never_takes_the_host_header_of_the_request(
 def test_a_name_with_a_bidi_override_is_a_form_error_and_nothing_is_saved(
     admin_client: FlaskClient, session: Session
 ) -> None:
-    response = post(
-        admin_client,
-        "/admin/policyholders/new",
-        {"customer_name": "Budi \u202eosotnaS", "customer_email": "budi.rlo@example.com"},
-    )
+    response = _new_policyholder(admin_client, "Budi \u202eosotnaS", "budi.rlo@example.com")
     assert response.status_code == 200
     assert "U+202E" in text(response)
-    saved = select(Policyholder).where(Policyholder.email == "budi.rlo@example.com")
-    assert session.scalar(saved) is None
+    assert _stored(session, "budi.rlo@example.com") is None
