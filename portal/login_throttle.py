@@ -38,10 +38,14 @@ class Budget:
 def _budgets(area: str, email: str) -> Iterator[Budget]:
     address = request.remote_addr or "unknown"
     account = email.strip().lower()[:128]
+    # The limiter's storage is used directly here, so its key prefix is applied here too:
+    # two deployments sharing one Redis keep their own counts.
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    scope = (prefix, NAMESPACE, area)
     for item in parse_many(current_app.config["LOGIN_LIMIT_PER_ADDRESS"]):
-        yield Budget(item, (NAMESPACE, area, "address", address), per_account=False)
+        yield Budget(item, (*scope, "address", address), per_account=False)
     for item in parse_many(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]):
-        yield Budget(item, (NAMESPACE, area, "pair", address, account), per_account=True)
+        yield Budget(item, (*scope, "pair", address, account), per_account=True)
 
 
 def wait_seconds(area: str, email: str) -> int | None:

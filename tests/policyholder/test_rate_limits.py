@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -109,3 +111,29 @@ def test_reset_link_requests_are_limited_per_account(client: FlaskClient, sessio
         for _ in range(6)
     ]
     assert statuses == [200] * 5 + [429]
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def test_two_deployments_sharing_one_redis_keep_their_own_login_counts(
+    make_app: Any, app: Flask, session: Session
+) -> None:
+    if not _redis_answers():
+        pytest.skip("needs Redis at 127.0.0.1:6379, the storage both deployments share")
+    holder = make_holder(session)
+    shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+              "LOGIN_LIMIT_PER_ACCOUNT": "2 per 10 minutes"}  # fmt: skip
+    first = make_app(RATELIMIT_KEY_PREFIX=f"first-{uuid.uuid4().hex}", **shared)
+    first_client = first.test_client()
+    for _ in range(2):
+        log_in(first_client, holder.email, "wrong-password")
+    assert log_in(first_client, holder.email, holder.password).status_code == 429
+    second = make_app(RATELIMIT_KEY_PREFIX=f"second-{uuid.uuid4().hex}", **shared)
+    assert log_in(second.test_client(), holder.email, holder.password).status_code == 302
