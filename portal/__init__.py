@@ -58,7 +58,7 @@ def register_observability(app: Flask) -> None:
 
 
 def check_receipt_defaults(app: Flask) -> None:
-    from portal.services.receipt import ReceiptTextError, check_info, layout_footer
+    from portal.services.billing.receipt import ReceiptTextError, check_info, layout_footer
 
     try:
         check_info(app.config["DEFAULT_INFO"])

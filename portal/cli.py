@@ -14,17 +14,19 @@ from flask import Flask, current_app
 
 from portal.extensions import db
 from portal.jobs.mail import sweep_notices
-from portal.services import demo, exports, spreadsheets
-from portal.services.bill_import import ImportReport, apply_import, create_run
-from portal.services.money import format_rupiah
-from portal.services.reports import (
+from portal.services import demo
+from portal.services.billing import exports
+from portal.services.billing.imports import ImportReport, apply_import, create_run
+from portal.services.billing.money import format_rupiah
+from portal.services.reporting import spreadsheets
+from portal.services.reporting.reconciliation import (
     MoneyState,
     Total,
     payments_report,
     report_filename,
     report_table,
 )
-from portal.services.spreadsheets import FORMATS, render
+from portal.services.reporting.spreadsheets import FORMATS, render
 from portal.web import code_settings, policy_statuses
 
 bills_cli = click.Group("bills", help="Bills from the insurer's core system.")

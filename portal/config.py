@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Config
 
-from portal.services.payability import DEFAULT_POLICY_STATUSES
-from portal.services.payability import config_problems as policy_status_problems
+from portal.services.billing.payability import DEFAULT_POLICY_STATUSES
+from portal.services.billing.payability import config_problems as policy_status_problems
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,

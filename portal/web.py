@@ -16,12 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.extensions import db
 from portal.models import Policyholder, StaffUser
-from portal.services import audit
-from portal.services.accounts import LinkSettings
-from portal.services.audit import LoginArea, LoginEvent
-from portal.services.mail import MailSettings
-from portal.services.payability import PayabilityRules
-from portal.services.payment_codes import CodeSettings
+from portal.services.accounts import audit
+from portal.services.accounts.audit import LoginArea, LoginEvent
+from portal.services.accounts.credentials import LinkSettings
+from portal.services.billing.payability import PayabilityRules
+from portal.services.billing.payment_codes import CodeSettings
+from portal.services.mail.outbox import MailSettings
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

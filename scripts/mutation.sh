@@ -2,7 +2,7 @@
 # Mutation testing of the money code: how much of it the tests actually hold in place.
 #
 #   ./scripts/mutation.sh                               # the five money modules, one at a time
-#   ./scripts/mutation.sh portal/services/payments.py   # only these modules
+#   ./scripts/mutation.sh portal/services/traffic/payments.py   # only these modules
 #   MAX_CHILDREN=2 ./scripts/mutation.sh                # more parallel test runs (default 1)
 #   KEEP_MUTANTS=1 ./scripts/mutation.sh ...            # reuse mutants/ and the results in it
 #
@@ -19,9 +19,9 @@ ROOT=$(pwd)
 MODULES=("$@")
 if [ ${#MODULES[@]} -eq 0 ]; then
     MODULES=(
-        portal/services/payments.py
-        portal/services/inquiries.py
-        portal/services/payability.py
+        portal/services/traffic/payments.py
+        portal/services/traffic/inquiries.py
+        portal/services/billing/payability.py
         portal/api/auth.py
         portal/doku/signature.py
     )

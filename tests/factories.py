@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 from portal.doku.messages import inquiry_request_body, notification_body
 from portal.doku.signature import format_timestamp, signed_headers, verify
 from portal.models import Bill, BillState, Policy, Policyholder
-from portal.services.payment_codes import CodeSettings, issue_code
+from portal.services.billing.payment_codes import CodeSettings, issue_code
 
 CLIENT_ID = "MCH-0001-10791114622547"
 SECRET_KEY = "SK-test-secret-0001"

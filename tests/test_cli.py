@@ -104,7 +104,7 @@ def test_demo_logins_printed_by_the_seed_work_and_depend_on_the_secret_key(
     import re
     from datetime import UTC, datetime
 
-    from portal.services.accounts import authenticate_policyholder, authenticate_staff
+    from portal.services.accounts.credentials import authenticate_policyholder, authenticate_staff
 
     output = runner.invoke(args=["demo", "seed"]).output
     logins = dict(re.findall(r"/login\s+(\S+@example\.com) / (\S+)", output))
@@ -128,7 +128,7 @@ def test_import_command_reads_an_xlsx_workbook(
 ) -> None:
     from openpyxl import Workbook
 
-    from portal.services.bill_import import HEADER
+    from portal.services.billing.imports import HEADER
 
     workbook = Workbook()
     sheet = workbook.active

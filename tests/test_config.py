@@ -10,7 +10,7 @@ import pytest
 
 from portal import create_app
 from portal.config import ConfigError, database_url
-from portal.services.inquiries import InquiryRules
+from portal.services.traffic.inquiries import InquiryRules
 from tests.live import ROOT, server_environment
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal import cli
 from portal.models import Bill, BillState
-from portal.services.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB
 from tests.factories import notification_body_for, notify
 from tests.services.test_bill_import import csv_text, row
 

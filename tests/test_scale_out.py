@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Payment
-from portal.services.accounts import set_password
+from portal.services.accounts.credentials import set_password
 from tests.conftest import postgres_url
 from tests.factories import doku_headers, inquiry_body, live_code, make_bill, notification_body_for
 from tests.live import gunicorn

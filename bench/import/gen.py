@@ -7,7 +7,7 @@ import csv
 import sys
 from datetime import UTC, datetime, timedelta
 
-from portal.services.bill_import import HEADER
+from portal.services.billing.imports import HEADER
 
 
 def main(count: int, path: str, prefix: str = "BENCH") -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import scoping
 import portal.api.auth as auth_module
 import portal.api.routes as routes
 import portal.doku.messages as messages
-import portal.services.inquiries as inquiries
+import portal.services.traffic.inquiries as inquiries
 from wsgi import app as _flask_app
 
 _OUT = os.environ.get("BENCH_PROFILE_DIR", "/tmp/bench_inquiry/profile")

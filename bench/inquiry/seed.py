@@ -23,7 +23,7 @@ import psycopg
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from common import app_config, conninfo
 
-from portal.services.payment_codes import (
+from portal.services.billing.payment_codes import (
     CodeSettings,
     default_expiry,
     generate_code,

@@ -17,9 +17,10 @@ from portal.admin.common import FIRST_DAY, LAST_DAY, now, page_arg
 from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.models import AuditEntry
-from portal.services import audit, spreadsheets
-from portal.services.money import format_rupiah
-from portal.services.payment_codes import WIB
+from portal.services.accounts import audit
+from portal.services.billing.money import format_rupiah
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting import spreadsheets
 
 ENTITY_NAMES = {
     "bill": _l("Bill"),

@@ -37,12 +37,13 @@ from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.jobs.mail import send_activation_link
 from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
-from portal.services import audit, billing_admin
-from portal.services.bill_record import bill_record, open_exception_counts
-from portal.services.billing_admin import BillingError, BillLocked
-from portal.services.payability import PayabilityRules, Standing, standing
-from portal.services.portal_views import bill_refusal
-from portal.services.validation import InvalidFields
+from portal.services.accounts import audit
+from portal.services.billing import changes
+from portal.services.billing.changes import BillingError, BillLocked
+from portal.services.billing.payability import PayabilityRules, Standing, standing
+from portal.services.billing.record import bill_record, open_exception_counts
+from portal.services.billing.statements import bill_refusal
+from portal.services.billing.validation import InvalidFields
 from portal.web import code_settings
 
 
@@ -87,7 +88,7 @@ def bills() -> str:
     wanted = Standing(chosen) if chosen in {s.value for s in Standing} else None
     open_exception = request.args.get("exceptions") == "open"
     moment, rules = now(), payability_rules()
-    found = billing_admin.search_bills(
+    found = changes.search_bills(
         db.session, query, standing=wanted, open_exception=open_exception, now=moment,
         rules=rules, page=page_arg(),
     )  # fmt: skip
@@ -149,7 +150,7 @@ def edit_bill(bill_id: int) -> Any:
     if not previewing and form.validate_on_submit():
         assert form.due_date.data is not None
         try:
-            billing_admin.update_bill(
+            changes.update_bill(
                 db.session, item, actor=staff(), amount=int(form.amount.data or 0),
                 due_date=form.due_date.data, info=form.info.data or "",
                 footer_message=form.footer_message.data or "", now=now(),
@@ -184,7 +185,7 @@ def new_bill(policy_id: int) -> Any:
         assert form.due_date.data is not None
         expires = form.expires_on.data
         try:
-            item = billing_admin.create_bill(
+            item = changes.create_bill(
                 db.session, policy, actor=staff(), invoice_number=form.invoice_number.data or "",
                 amount=int(form.amount.data or 0), due_date=form.due_date.data,
                 info=form.info.data or "", footer_message=form.footer_message.data or "",
@@ -216,7 +217,7 @@ def cancel_bill(bill_id: int) -> Any:
     if not form.validate_on_submit():
         return error_page(400, " ".join(str(e) for es in form.errors.values() for e in es))
     try:
-        billing_admin.cancel_bill(db.session, item, actor=staff(), note=form.note.data or "",
+        changes.cancel_bill(db.session, item, actor=staff(), note=form.note.data or "",
                                   now=now())  # fmt: skip
     except BillingError as exc:
         return _refused(item, exc)
@@ -238,7 +239,7 @@ def extend_code(bill_id: int) -> Any:
         return error_page(400, _("Give the date the code stays valid until."),
                           back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
     try:
-        code = billing_admin.extend_code(db.session, item, actor=staff(),
+        code = changes.extend_code(db.session, item, actor=staff(),
                                          expires_at=end_of_day_wib(form.expires_on.data),
                                          now=now())  # fmt: skip
     except InvalidFields as exc:
@@ -261,7 +262,7 @@ def reissue_code(bill_id: int) -> Any:
                           back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
     expires = form.expires_on.data
     try:
-        code = billing_admin.reissue_code(
+        code = changes.reissue_code(
             db.session, item, actor=staff(),
             expires_at=end_of_day_wib(expires) if expires else None,
             settings=code_settings(), now=now(),
@@ -282,7 +283,7 @@ def reissue_code(bill_id: int) -> Any:
 @bp.route("/policyholders")
 def policyholders() -> str:
     query = request.args.get("q", "")
-    found = billing_admin.search_policyholders(db.session, query, page=page_arg())
+    found = changes.search_policyholders(db.session, query, page=page_arg())
     return render_template("admin/policyholders.html", page=found, query=query)
 
 
@@ -303,7 +304,7 @@ def new_policyholder() -> Any:
     form = PolicyholderForm()
     if form.validate_on_submit():
         try:
-            holder = billing_admin.create_policyholder(
+            holder = changes.create_policyholder(
                 db.session, actor=staff(), name=form.customer_name.data or "",
                 email=form.customer_email.data or "", now=now(),
             )  # fmt: skip
@@ -326,7 +327,7 @@ def edit_policyholder(holder_id: int) -> Any:
         form.customer_name.data, form.customer_email.data = holder.name, holder.email
     if form.validate_on_submit():
         try:
-            billing_admin.update_policyholder(
+            changes.update_policyholder(
                 db.session, holder, actor=staff(), name=form.customer_name.data or "",
                 email=form.customer_email.data or "", now=now(),
             )  # fmt: skip
@@ -372,7 +373,7 @@ def send_activation(holder_id: int) -> Any:
 @bp.route("/policies")
 def policies() -> str:
     query = request.args.get("q", "")
-    found = billing_admin.search_policies(db.session, query, page=page_arg())
+    found = changes.search_policies(db.session, query, page=page_arg())
     return render_template("admin/policies.html", page=found, query=query)
 
 
@@ -403,7 +404,7 @@ def new_policy(holder_id: int) -> Any:
     rules = _offer_statuses(form)
     if form.validate_on_submit():
         try:
-            item = billing_admin.create_policy(
+            item = changes.create_policy(
                 db.session, holder, actor=staff(), number=form.policy_number.data or "",
                 type=form.policy_type.data or "", account_name=form.policy_account_name.data or "",
                 status=form.policy_status.data or "", rules=rules, now=now(),
@@ -431,7 +432,7 @@ def edit_policy(policy_id: int) -> Any:
         form.policy_status.data = item.status
     if form.validate_on_submit():
         try:
-            billing_admin.update_policy(
+            changes.update_policy(
                 db.session, item, actor=staff(), type=form.policy_type.data or "",
                 account_name=form.policy_account_name.data or "",
                 status=form.policy_status.data or "", rules=rules, now=now(),

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from portal.admin import bp
 from portal.extensions import db
 from portal.models import StaffRole, StaffUser
-from portal.services import audit
-from portal.services.accounts import PasswordRejected, end_sessions, set_password
-from portal.services.staff import StaffError, create_staff
+from portal.services.accounts import audit
+from portal.services.accounts.credentials import PasswordRejected, end_sessions, set_password
+from portal.services.accounts.staff import StaffError, create_staff
 
 bp.cli.help = "Staff accounts of the back office."
 

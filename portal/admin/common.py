@@ -12,8 +12,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.models import StaffUser
-from portal.services.payment_codes import WIB
-from portal.services.validation import InvalidFields
+from portal.services.billing.payment_codes import WIB
+from portal.services.billing.validation import InvalidFields
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,7 +8,7 @@ from flask_babel.speaklater import LazyString
 
 from portal.models import ExceptionKind
 from portal.models.payments import Resolution
-from portal.services.reports import MoneyState
+from portal.services.reporting.reconciliation import MoneyState
 
 KIND_LABELS: dict[str, LazyString] = {
     ExceptionKind.UNKNOWN_CODE: _l("Unknown payment code"),

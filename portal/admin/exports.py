@@ -19,9 +19,9 @@ from portal.admin import bp
 from portal.admin.common import date_arg, now, write_required
 from portal.admin.forms import ActionForm
 from portal.extensions import db
-from portal.services import exports
-from portal.services.payment_codes import WIB
-from portal.services.spreadsheets import FORMATS, Table, render
+from portal.services.billing import exports
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.spreadsheets import FORMATS, Table, render
 
 
 def _format(source: Any) -> str:

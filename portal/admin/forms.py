@@ -1,5 +1,5 @@
 """Staff forms. Field names are the import's column names, so the import's rules
-(``services.validation``) report their problems on the right field."""
+(``services.billing.validation``) report their problems on the right field."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from portal.services.exceptions_admin import NOTE_MAX
-from portal.services.validation import field_problems
+from portal.services.billing.validation import field_problems
+from portal.services.traffic.cases import NOTE_MAX
 
 
 class ImportRules:
@@ -120,7 +120,7 @@ class ReissueForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    # The choices depend on the exception: the view sets them (services.exceptions_admin).
+    # The choices depend on the exception: the view sets them (services.traffic.cases).
     outcome = RadioField(
         _l("What happened to the money"),
         choices=[],

@@ -23,8 +23,9 @@ from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import Progress
 from portal.models import ImportRun, JobRun
-from portal.services import import_history, job_records, staged_imports
-from portal.services.bill_import import apply_import, check
+from portal.services.billing import import_history, staged_imports
+from portal.services.billing.imports import apply_import, check
+from portal.services.reporting import jobs as job_records
 from portal.web import ADMIN_PREFIX, code_settings, policy_statuses
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")

@@ -16,7 +16,8 @@ from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import UnknownJob
 from portal.models import JobFailure, JobRun
-from portal.services import audit, job_records
+from portal.services.accounts import audit
+from portal.services.reporting import jobs as job_records
 
 
 @bp.route("/jobs")

@@ -21,9 +21,16 @@ from portal.models import (
     PaymentException,
     ReceivedNotification,
 )
-from portal.services import exceptions_admin, spreadsheets, traffic
-from portal.services.payment_codes import WIB
-from portal.services.reports import MoneyState, payments_report, report_filename, report_table
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting import spreadsheets
+from portal.services.reporting.reconciliation import (
+    MoneyState,
+    payments_report,
+    report_filename,
+    report_table,
+)
+from portal.services.traffic import cases
+from portal.services.traffic import history as traffic
 
 
 def _csv_response(text: str, filename: str) -> Response:
@@ -107,7 +114,7 @@ def exceptions() -> str:
         kind = ""
     return render_template(
         "admin/exceptions.html",
-        page=exceptions_admin.exceptions(db.session, status=status, kind=kind, page=page_arg()),
+        page=cases.exceptions(db.session, status=status, kind=kind, page=page_arg()),
         status=status,
         kind=kind,
         kinds=list(ExceptionKind),
@@ -118,7 +125,7 @@ def exceptions() -> str:
 def _resolve_form(item: PaymentException) -> ResolveForm:
     form = ResolveForm()
     labels = exception_guide.RESOLUTION_LABELS
-    form.outcome.choices = [(o.value, str(labels[o])) for o in exceptions_admin.outcomes(item)]
+    form.outcome.choices = [(o.value, str(labels[o])) for o in cases.outcomes(item)]
     if not form.is_submitted() and len(form.outcome.choices) == 1:
         form.outcome.data = form.outcome.choices[0][0]
     return form
@@ -141,7 +148,7 @@ def _exception_page(item: PaymentException, form: ResolveForm, status: int = 200
         form=form,
         deliveries=deliveries,
         history=history,
-        context=exceptions_admin.context(db.session, item),
+        context=cases.context(db.session, item),
         **exception_guide.texts(),
     )
     return body, status
@@ -160,14 +167,14 @@ def resolve_exception(exception_id: int) -> Any:
     if not form.validate_on_submit():
         return _exception_page(item, form, 400)
     try:
-        exceptions_admin.resolve(
+        cases.resolve(
             db.session, item, actor=staff(), note=form.note.data or "",
             outcome=form.outcome.data or "", now=now(),
         )  # fmt: skip
-    except exceptions_admin.AlreadyResolved as exc:
+    except cases.AlreadyResolved as exc:
         db.session.rollback()
         return error_page(409, str(exc), back=url_for("admin.exception", exception_id=item.id))
-    except exceptions_admin.ExceptionError as exc:
+    except cases.ExceptionError as exc:
         db.session.rollback()
         form.form_errors.append(str(exc))
         return _exception_page(item, form, 400)

@@ -12,9 +12,9 @@ from portal.admin import bp
 from portal.admin.common import now, show_field_errors, staff
 from portal.admin.forms import ReceiptDefaultsForm
 from portal.extensions import db
-from portal.services import receipt_defaults
-from portal.services.receipt import FOOTER_MAX, LINE_WIDTH, ReceiptTextError, layout_footer
-from portal.services.validation import InvalidFields
+from portal.services.billing import receipt_defaults
+from portal.services.billing.receipt import FOOTER_MAX, LINE_WIDTH, ReceiptTextError, layout_footer
+from portal.services.billing.validation import InvalidFields
 
 
 @dataclass(frozen=True, slots=True)

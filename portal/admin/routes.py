@@ -26,12 +26,12 @@ from portal.admin.exception_guide import kind_label
 from portal.admin.forms import ActionForm, LoginForm
 from portal.extensions import db, login_manager
 from portal.models import StaffUser
-from portal.services.accounts import authenticate_staff, end_sessions
-from portal.services.audit import LoginArea, LoginEvent
-from portal.services.dashboard import summary
-from portal.services.money import format_rupiah
-from portal.services.payability import PayabilityRules
-from portal.services.payment_codes import WIB
+from portal.services.accounts.audit import LoginArea, LoginEvent
+from portal.services.accounts.credentials import authenticate_staff, end_sessions
+from portal.services.billing.money import format_rupiah
+from portal.services.billing.payability import PayabilityRules
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.dashboard import summary
 from portal.web import audit_login
 
 # Pages anyone may open: the login page itself.

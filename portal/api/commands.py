@@ -12,7 +12,7 @@ from flask import current_app
 from portal.api import bp
 from portal.api.status_client import DokuStatusClient, StatusLookupFailed
 from portal.extensions import db
-from portal.services.reconciliation import apply_status, candidates
+from portal.services.traffic.status_checks import apply_status, candidates
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

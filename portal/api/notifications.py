@@ -28,9 +28,9 @@ from portal.extensions import db
 from portal.models import ExceptionKind
 from portal.models.doku import REFUSED_BODY_PREFIX
 from portal.observability import LATENCY, NOTIFICATIONS, SIGNATURE_FAILURES, elapsed_ms, mask_code
-from portal.services import payments
-from portal.services.inquiries import body_sha256
-from portal.services.payments import PaymentReport, Result
+from portal.services.traffic import payments
+from portal.services.traffic.inquiries import body_sha256
+from portal.services.traffic.payments import PaymentReport, Result
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from flask import current_app
 from portal.api import bp
 from portal.api.commands import parse_duration
 from portal.extensions import db
-from portal.services.retention import prune_traffic
+from portal.services.traffic.retention import prune_traffic
 
 
 @bp.cli.command("prune")

@@ -37,8 +37,8 @@ from portal.doku.messages import (
 )
 from portal.extensions import db
 from portal.observability import INQUIRIES, LATENCY, SIGNATURE_FAILURES, elapsed_ms, mask_code
-from portal.services import inquiries
-from portal.services.inquiries import Decision, InquiryRules, RequestIdReused, Verdict
+from portal.services.traffic import inquiries
+from portal.services.traffic.inquiries import Decision, InquiryRules, RequestIdReused, Verdict
 
 log = logging.getLogger(__name__)
 

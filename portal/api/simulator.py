@@ -25,8 +25,8 @@ from portal.doku.messages import inquiry_request_body, notification_body
 from portal.doku.signature import format_timestamp, signed_headers, verify
 from portal.extensions import db
 from portal.models import Inquiry
-from portal.services.money import format_rupiah
-from portal.services.receipt import ReceiptTextError, layout_footer
+from portal.services.billing.money import format_rupiah
+from portal.services.billing.receipt import ReceiptTextError, layout_footer
 
 
 @dataclass(frozen=True, slots=True)

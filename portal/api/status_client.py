@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from portal.doku.messages import MessageError, check_status_target, parse_check_status
 from portal.doku.signature import format_timestamp, parse_timestamp, signed_headers, verify
-from portal.services.reconciliation import StatusReport
+from portal.services.traffic.status_checks import StatusReport
 
 
 class StatusLookupFailed(Exception):

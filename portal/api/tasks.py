@@ -11,7 +11,7 @@ from huey import crontab
 
 from portal.api.commands import reconcile_recent
 from portal.extensions import db, jobs
-from portal.services.retention import prune_traffic
+from portal.services.traffic.retention import prune_traffic
 
 log = logging.getLogger(__name__)
 

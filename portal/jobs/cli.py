@@ -8,7 +8,7 @@ import click
 from huey import MemoryHuey
 
 from portal.extensions import db, jobs
-from portal.services.job_records import failures
+from portal.services.reporting.jobs import failures
 
 jobs_cli = click.Group(
     "jobs", help="Background jobs: emails, the periodic sweeps and long work from the web."

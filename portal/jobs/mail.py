@@ -18,10 +18,11 @@ from huey import crontab
 
 from portal.extensions import db, jobs
 from portal.models import Policyholder
-from portal.services import portal_views, reminders
-from portal.services.account_links import send_account_link
-from portal.services.mail import Email, send
-from portal.services.reminders import ReminderSettings
+from portal.services.accounts.links import send_account_link
+from portal.services.billing import statements
+from portal.services.mail import reminders
+from portal.services.mail.outbox import Email, send
+from portal.services.mail.reminders import ReminderSettings
 from portal.web import link_settings, mail_settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def send_password_reset(email: str) -> None:
     The lookup happens here, not in the request, so ``/forgot`` does the same work and
     answers in the same time whether the address is known or not.
     """
-    holder = portal_views.policyholder_by_email(db.session, email)
+    holder = statements.policyholder_by_email(db.session, email)
     db.session.rollback()
     if holder is None:
         log.info("password reset asked for an address with no account")

@@ -180,7 +180,7 @@ class JobQueue:
             if task.retries:
                 return  # tried again later: not a failure yet
             from portal.extensions import db
-            from portal.services.job_records import record_failure
+            from portal.services.reporting.jobs import record_failure
 
             spec = state.specs.get(task.name)
             kwargs = {k: v for k, v in (task.kwargs or {}).items() if k != "task"}
@@ -232,7 +232,7 @@ class JobQueue:
         """Start a tracked job: a progress row (committed), then the job. Returns the run's id
         for its page, ``/admin/jobs/<id>``."""
         from portal.extensions import db
-        from portal.services.job_records import new_run
+        from portal.services.reporting.jobs import new_run
 
         state = self.state()
         if name not in state.specs or not state.specs[name].tracked:

@@ -41,7 +41,7 @@ class Payment(Base):
     source: Mapped[str] = mapped_column(String(16), default=PaymentSource.NOTIFICATION.value)
     # Paid after the code's expiry: accepted, and flagged for staff.
     late: Mapped[bool] = mapped_column(Boolean, default=False)
-    # What identifies this payment across re-deliveries (see services.payments.fingerprint).
+    # What identifies this payment across re-deliveries (see services.traffic.payments.fingerprint).
     fingerprint: Mapped[str] = mapped_column(String(64))
 
     bill: Mapped[Bill] = relationship()

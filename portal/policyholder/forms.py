@@ -10,7 +10,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from portal.models.billing import EMAIL_MAX
-from portal.services.accounts import (
+from portal.services.accounts.credentials import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     PasswordProblem,
@@ -85,7 +85,8 @@ class SetPasswordForm(FlaskForm):
     personal: tuple[str, ...] = ()
 
     def validate_password(self, field: Any) -> None:
-        # The rules are services.accounts.password_problem; this says them in the user's language.
+        # The rules are services.accounts.credentials.password_problem; this says them in the
+        # user's language.
         problem = password_problem(field.data or "", personal=self.personal)
         if problem is not None:
             raise ValidationError(PASSWORD_PROBLEMS[problem])

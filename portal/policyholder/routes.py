@@ -48,8 +48,8 @@ from portal.policyholder.forms import (
     LogoutForm,
     SetPasswordForm,
 )
-from portal.services import portal_views
-from portal.services.accounts import (
+from portal.services.accounts.audit import LoginArea, LoginEvent
+from portal.services.accounts.credentials import (
     PASSWORD_MIN,
     LinkInvalid,
     PasswordRejected,
@@ -59,11 +59,11 @@ from portal.services.accounts import (
     personal_words,
     set_password,
 )
-from portal.services.audit import LoginArea, LoginEvent
-from portal.services.barcodes import code128_svg, qr_svg
+from portal.services.billing import statements
+from portal.services.billing.barcodes import code128_svg, qr_svg
+from portal.services.billing.money import format_rupiah
 from portal.services.contact import insurer_contact
-from portal.services.inquiries import InquiryRules
-from portal.services.money import format_rupiah
+from portal.services.traffic.inquiries import InquiryRules
 from portal.web import LANGUAGE_COOKIE, audit_login, link_settings
 
 log = logging.getLogger(__name__)
@@ -395,7 +395,7 @@ def _rules() -> InquiryRules:
 @policyholder_required
 def dashboard() -> Any:
     now = utcnow()
-    policies = portal_views.policies_of(
+    policies = statements.policies_of(
         db.session, _holder().id, now=now, rules=_rules().payability
     )
     return render_template(
@@ -407,7 +407,7 @@ def dashboard() -> Any:
 @policyholder_required
 def bill(bill_id: int) -> Any:
     now = utcnow()
-    detail = portal_views.bill_of(db.session, _holder().id, bill_id, now=now, rules=_rules())
+    detail = statements.bill_of(db.session, _holder().id, bill_id, now=now, rules=_rules())
     if detail is None:
         abort(404)
     code = detail.summary.payment_code
@@ -429,14 +429,14 @@ def bill(bill_id: int) -> Any:
 @bp.route("/payments")
 @policyholder_required
 def payments() -> Any:
-    records = portal_views.payments_of(db.session, _holder().id)
+    records = statements.payments_of(db.session, _holder().id)
     return render_template("policyholder/payments.html", payments=records)
 
 
 @bp.route("/payments/<int:payment_id>")
 @policyholder_required
 def receipt(payment_id: int) -> Any:
-    record = portal_views.payment_of(db.session, _holder().id, payment_id)
+    record = statements.payment_of(db.session, _holder().id, payment_id)
     if record is None:
         abort(404)
     return render_template("policyholder/receipt.html", payment=record)

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Policyholder, StaffRole
-from portal.services.accounts import set_password
-from portal.services.bill_import import HEADER, import_bills
-from portal.services.payment_codes import CodeSettings
-from portal.services.payments import PaymentReport, apply_report
-from portal.services.staff import create_staff
+from portal.services.accounts.credentials import set_password
+from portal.services.accounts.staff import create_staff
+from portal.services.billing.imports import HEADER, import_bills
+from portal.services.billing.payment_codes import CodeSettings
+from portal.services.traffic.payments import PaymentReport, apply_report
 
 
 @dataclass(frozen=True, slots=True)

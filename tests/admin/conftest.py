@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 from portal.admin.routes import SESSION_SEEN, SESSION_STARTED
 from portal.extensions import limiter
 from portal.models import AuditEntry, StaffRole, StaffUser
-from portal.services.staff import create_staff
+from portal.services.accounts.staff import create_staff
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

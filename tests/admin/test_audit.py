@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, StaffUser
-from portal.services import audit
-from portal.services.payment_codes import WIB
+from portal.services.accounts import audit
+from portal.services.billing.payment_codes import WIB
 from tests.admin.conftest import PASSWORD, audit_rows, post, text
 from tests.factories import live_code, make_bill
 from tests.policyholder.conftest import csrf_token as portal_csrf_token

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Bill, BillState, PaymentCode, Policy
-from portal.services import audit
+from portal.services.accounts import audit
 from tests.admin.conftest import audit_rows, post, text
 from tests.factories import check_response_signature, inquire, live_code, make_bill
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import StaffUser
-from portal.services.accounts import password_matches
+from portal.services.accounts.credentials import password_matches
 from tests.admin.conftest import audit_rows
 
 PASSWORD = "a long staff password"

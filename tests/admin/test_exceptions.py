@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import PaymentException
-from portal.services.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB
 from tests.admin.conftest import audit_rows, post, text
 from tests.factories import make_bill, notification_body_for, notify
 

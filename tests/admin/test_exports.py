@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from portal.services import exports
+from portal.services.billing import exports
 from tests.admin.conftest import post, text
 from tests.factories import make_bill
 from tests.services.test_exports import _pay

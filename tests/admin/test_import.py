@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, Policyholder, StaffRole
-from portal.services.bill_import import HEADER
+from portal.services.billing.imports import HEADER
 from tests.admin.conftest import audit_rows, log_in, make_staff, post, text
 
 GOOD = (

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import jobs
 from portal.models import JobFailure, JobRun, StaffUser
-from portal.services.job_records import new_run, record_failure
+from portal.services.reporting.jobs import new_run, record_failure
 from tests.admin.conftest import audit_rows, log_in, post, text
 from tests.jobs.test_queue import ATTEMPTS, flaky  # noqa: F401  (declares the test jobs)
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import BillState, Inquiry, Payment, PaymentException, ReceivedNotification
-from portal.services.payment_codes import WIB
-from portal.services.reports import payments_report, report_table
-from portal.services.spreadsheets import to_csv
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.reconciliation import payments_report, report_table
+from portal.services.reporting.spreadsheets import to_csv
 from tests.admin.conftest import audit_rows, post, text
 from tests.factories import inquire, live_code, make_bill, notification_body_for, notify
 
@@ -215,8 +215,8 @@ def test_the_dashboard_counts_in_wib_days(
 def test_a_payment_yesterday_in_jakarta_is_not_paid_today(
     admin_client: FlaskClient, session: Session
 ) -> None:
-    from portal.services.dashboard import summary
-    from portal.services.payability import PayabilityRules
+    from portal.services.billing.payability import PayabilityRules
+    from portal.services.reporting.dashboard import summary
 
     bill = make_bill(session)
     now = datetime.now(UTC)

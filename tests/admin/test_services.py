@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Bill, BillState, PaymentCode, StaffRole, StaffUser
-from portal.services import billing_admin, receipt_defaults
-from portal.services.billing_admin import BillingError, BillLocked
-from portal.services.payment_codes import code_was_issued
-from portal.services.validation import InvalidFields, field_problems
+from portal.services.billing import changes, receipt_defaults
+from portal.services.billing.changes import BillingError, BillLocked
+from portal.services.billing.payment_codes import code_was_issued
+from portal.services.billing.validation import InvalidFields, field_problems
 from tests.admin.conftest import make_staff
 from tests.factories import CODE_SETTINGS, make_bill
 
@@ -33,7 +33,7 @@ def test_a_rolled_back_change_leaves_no_audit_row_and_no_change(
 ) -> None:
     bill = make_bill(session)
     audit_before = _audit_count(session)
-    billing_admin.cancel_bill(session, bill, actor=actor, note="duplicate", now=NOW)
+    changes.cancel_bill(session, bill, actor=actor, note="duplicate", now=NOW)
     assert _audit_count(session) == audit_before + 1  # flushed, in the same transaction
     session.rollback()
     assert _audit_count(session) == audit_before
@@ -42,7 +42,7 @@ def test_a_rolled_back_change_leaves_no_audit_row_and_no_change(
 
 def test_services_flush_but_never_commit(session: Session, actor: StaffUser) -> None:
     bill = make_bill(session)
-    billing_admin.update_bill(
+    changes.update_bill(
         session, bill, actor=actor, amount=99_000, due_date=date(2031, 1, 1), info="",
         footer_message="", now=NOW,
     )  # fmt: skip
@@ -56,7 +56,7 @@ def test_a_reissued_code_is_never_issued_again(session: Session, actor: StaffUse
     old = bill.current_code
     assert old is not None
     old_code = old.code
-    new = billing_admin.reissue_code(
+    new = changes.reissue_code(
         session, bill, actor=actor, expires_at=None, settings=CODE_SETTINGS, now=NOW
     )
     assert new.code != old_code
@@ -72,18 +72,18 @@ def test_a_reissued_code_is_never_issued_again(session: Session, actor: StaffUse
 def test_a_settled_bill_is_locked(session: Session, actor: StaffUser, state: BillState) -> None:
     bill = make_bill(session, state=state)
     with pytest.raises(BillLocked):
-        billing_admin.update_bill(
+        changes.update_bill(
             session, bill, actor=actor, amount=1, due_date=date(2031, 1, 1), info="",
             footer_message="", now=NOW,
         )  # fmt: skip
     with pytest.raises(BillLocked):
-        billing_admin.cancel_bill(session, bill, actor=actor, note="duplicate", now=NOW)
+        changes.cancel_bill(session, bill, actor=actor, note="duplicate", now=NOW)
     with pytest.raises(BillLocked):
-        billing_admin.extend_code(
+        changes.extend_code(
             session, bill, actor=actor, expires_at=NOW + timedelta(days=400), now=NOW
         )
     with pytest.raises(BillLocked):
-        billing_admin.reissue_code(
+        changes.reissue_code(
             session, bill, actor=actor, expires_at=None, settings=CODE_SETTINGS, now=NOW
         )
     assert issubclass(BillLocked, BillingError)
@@ -92,7 +92,7 @@ def test_a_settled_bill_is_locked(session: Session, actor: StaffUser, state: Bil
 def test_services_check_fields_even_without_a_form(session: Session, actor: StaffUser) -> None:
     bill = make_bill(session)
     with pytest.raises(InvalidFields) as caught:
-        billing_admin.update_bill(
+        changes.update_bill(
             session, bill, actor=actor, amount=150_000, due_date=date(2031, 1, 1),
             info="x" * 33, footer_message="é", now=NOW,
         )  # fmt: skip

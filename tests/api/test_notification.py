@@ -323,7 +323,7 @@ def test_lenient_parsing_accepts_unknown_fields_and_the_identifer_misspelling(
 def test_failed_processing_rolls_back_keeps_the_delivery_with_its_error_and_asks_for_a_retry(
     client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal.services import payments
+    from portal.services.traffic import payments
 
     bill, body = _paid_bill_fixture(session)
     real_apply = payments.apply_report

@@ -15,9 +15,9 @@ from portal.doku.messages import notification_body
 from portal.doku.signature import format_timestamp
 from portal.models import Bill, BillState, PaymentException, StaffRole
 from portal.models.payments import Resolution
-from portal.services import exceptions_admin
-from portal.services.payment_codes import WIB
-from portal.services.reports import MoneyState, payments_report
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.reconciliation import MoneyState, payments_report
+from portal.services.traffic import cases
 from tests.admin.conftest import make_staff
 from tests.factories import live_code, make_bill, notify
 
@@ -135,9 +135,9 @@ def test_a_day_of_mixed_traffic_ties_out_to_the_rupiah(
     # Staff resolve some: their money stays in the report, with what became of it.
     admin = make_staff(session, StaffRole.ADMIN)
     items = {e.kind: e for e in session.scalars(select(PaymentException))}
-    exceptions_admin.resolve(session, items["cancelled_bill"], actor=admin, note="refunded",
+    cases.resolve(session, items["cancelled_bill"], actor=admin, note="refunded",
                              outcome=Resolution.REFUNDED, now=at)  # fmt: skip
-    exceptions_admin.resolve(session, items["invoice_mismatch"], actor=admin, note="moved",
+    cases.resolve(session, items["invoice_mismatch"], actor=admin, note="moved",
                              outcome=Resolution.APPLIED, now=at)  # fmt: skip
     session.commit()
 

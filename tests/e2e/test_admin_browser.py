@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import limiter
 from portal.models import Bill, BillState, PaymentException, StaffRole
-from portal.services.bill_import import HEADER
+from portal.services.billing.imports import HEADER
 from tests.admin.conftest import PASSWORD, make_staff
 from tests.e2e.conftest import screenshot
 from tests.factories import (

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import limiter
 from portal.models import PaymentException, StaffRole
-from portal.services.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB
 from tests.admin.conftest import make_staff
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_admin_browser import log_in

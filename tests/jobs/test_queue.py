@@ -143,7 +143,7 @@ def test_reminder_sweep_queues_each_notice_once(
 ) -> None:
     from datetime import UTC, datetime
 
-    from portal.services.payment_codes import WIB
+    from portal.services.billing.payment_codes import WIB
 
     today = datetime.now(UTC).astimezone(WIB).date()
     make_bill(session, due_date=today + timedelta(days=1))
@@ -210,7 +210,7 @@ def test_notify_due_with_queue_leaves_the_sending_to_the_consumer(
 ) -> None:
     from datetime import UTC, datetime
 
-    from portal.services.payment_codes import WIB
+    from portal.services.billing.payment_codes import WIB
 
     make_bill(session, due_date=datetime.now(UTC).astimezone(WIB).date() + timedelta(days=1))
     session.commit()

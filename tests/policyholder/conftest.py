@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import limiter
 from portal.models import Bill, BillState, Payment, Policyholder
-from portal.services.accounts import set_password
+from portal.services.accounts.credentials import set_password
 from tests.factories import live_code, make_bill
 from tests.smtp import Inbox, smtp_server
 

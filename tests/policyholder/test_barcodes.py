@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.services.barcodes import code128_modules, code128_svg, qr_svg
+from portal.services.billing.barcodes import code128_modules, code128_svg, qr_svg
 
 CODE = "8896469706801443"
 START_C = "11010011100"  # Code 128 start symbol for digit pairs

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from portal.models import Policyholder
-from portal.services.account_links import send_account_link
-from portal.services.accounts import LinkSettings, make_link_token
+from portal.services.accounts.credentials import LinkSettings, make_link_token
+from portal.services.accounts.links import send_account_link
 from portal.web import link_settings, mail_settings
 from tests.policyholder.conftest import (
     PASSWORD,

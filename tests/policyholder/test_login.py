@@ -110,7 +110,7 @@ def test_remember_me_keeps_the_policyholder_logged_in_after_the_browser_session(
 def test_a_new_password_ends_remembered_logins(client: FlaskClient, session: Session) -> None:
     from datetime import UTC, datetime
 
-    from portal.services.accounts import set_password
+    from portal.services.accounts.credentials import set_password
 
     holder = make_holder(session)
     log_in(client, holder.email, remember=True)

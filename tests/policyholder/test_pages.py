@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import ReceiptDefaults
 from portal.models.billing import BillState
-from portal.services.barcodes import code128_modules
+from portal.services.billing.barcodes import code128_modules
 from tests.policyholder.conftest import add_bill, log_in, make_holder, page_text, pay
 
 FAR = datetime(2031, 6, 20, 16, 59, 59, tzinfo=UTC)  # 20 June 2031, 23:59:59 WIB

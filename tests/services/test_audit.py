@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry
-from portal.services import audit
+from portal.services.accounts import audit
 
 ROWS = 20_000
 

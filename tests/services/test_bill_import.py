@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, PaymentCode, Policy, Policyholder
-from portal.services.bill_import import HEADER, ImportRejected, import_bills
-from portal.services.payment_codes import generate_code, luhn_valid
+from portal.services.billing.imports import HEADER, ImportRejected, import_bills
+from portal.services.billing.payment_codes import generate_code, luhn_valid
 from tests.factories import CODE_SETTINGS
 
 NOW = datetime.now(UTC)

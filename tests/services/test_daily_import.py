@@ -22,8 +22,8 @@ from portal.models import (
     ImportState,
     PaymentCode,
 )
-from portal.services import bill_import
-from portal.services.bill_import import (
+from portal.services.billing import imports
+from portal.services.billing.imports import (
     HEADER,
     NoteKind,
     apply_import,
@@ -32,7 +32,7 @@ from portal.services.bill_import import (
     import_bills,
     shown_value,
 )
-from portal.services.payment_codes import WIB, default_expiry
+from portal.services.billing.payment_codes import WIB, default_expiry
 from tests.factories import CODE_SETTINGS
 from tests.services.test_bill_import import NOW, count, csv_text, row
 
@@ -231,7 +231,7 @@ def test_an_unreadable_file_is_refused_in_one_line(
 def test_apply_commits_in_chunks_and_reports_progress(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bill_import, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)
     run = create_run(session, csv_text(*rows(10)).encode(), filename="b.csv", actor="cli",
                      now=NOW)  # fmt: skip
     session.commit()
@@ -257,7 +257,7 @@ class CutOff(Exception):
 def test_a_run_cut_off_half_way_is_completed_by_the_same_file_and_says_so(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bill_import, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)
     data = csv_text(*rows(10)).encode()
     first = create_run(session, data, filename="b.csv", actor="cli", now=NOW)
     session.commit()
@@ -313,7 +313,7 @@ def test_between_chunks_the_import_holds_no_write_lock_on_sqlite(
         pytest.skip("PostgreSQL locks rows, not the database")
     import sqlite3
 
-    monkeypatch.setattr(bill_import, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
     run = create_run(session, csv_text(*rows(7)).encode(), filename="b.csv", actor="cli",
                      now=NOW)  # fmt: skip
     session.commit()
@@ -338,7 +338,7 @@ def test_a_bill_paid_while_the_import_runs_is_not_overwritten(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     imported(session, csv_text(*rows(4)))
-    monkeypatch.setattr(bill_import, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     run = create_run(session, csv_text(*rows(4, amount="99000")).encode(), filename="b.csv",
                      actor="cli", now=NOW)  # fmt: skip
     session.commit()

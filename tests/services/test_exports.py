@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from portal.models import BillState, PaymentSource
-from portal.services import exports
-from portal.services.payment_codes import WIB
-from portal.services.payments import PaymentReport, apply_report
+from portal.services.billing import exports
+from portal.services.billing.payment_codes import WIB
+from portal.services.traffic.payments import PaymentReport, apply_report
 from tests.factories import make_bill
 
 NOW = datetime.now(UTC)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Policy
-from portal.services.bill_import import check, import_bills
+from portal.services.billing.imports import check, import_bills
 from tests.factories import CODE_SETTINGS
 from tests.services.test_bill_import import NOW, csv_text, row
 

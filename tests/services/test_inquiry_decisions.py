@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import BillState, Inquiry, ReceiptDefaults
-from portal.services.inquiries import (
+from portal.services.billing.payability import PayabilityRules, Refusal
+from portal.services.traffic.inquiries import (
     BillSnapshot,
     Decision,
     InquiryRules,
@@ -22,7 +23,6 @@ from portal.services.inquiries import (
     decide,
     record,
 )
-from portal.services.payability import PayabilityRules, Refusal
 from tests.factories import make_bill
 
 NOW = datetime(2031, 5, 20, 5, 0, tzinfo=UTC)

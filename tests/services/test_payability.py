@@ -16,9 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, PaymentCode, Policy
-from portal.services import portal_views
-from portal.services.inquiries import InquiryRules, Verdict, decide
-from portal.services.payability import (
+from portal.services.billing import statements
+from portal.services.billing.payability import (
     PayabilityRules,
     PolicyStatusError,
     Refusal,
@@ -30,8 +29,9 @@ from portal.services.payability import (
     standing,
     standing_sql,
 )
-from portal.services.payment_codes import WIB
-from portal.services.reminders import NoticeKind, ReminderSettings, due_notices
+from portal.services.billing.payment_codes import WIB
+from portal.services.mail.reminders import NoticeKind, ReminderSettings, due_notices
+from portal.services.traffic.inquiries import InquiryRules, Verdict, decide
 from tests.factories import make_bill
 
 NOW = datetime(2031, 5, 20, 5, 0, tzinfo=UTC)
@@ -98,7 +98,7 @@ def test_inquiry_portal_reminders_and_sql_agree_on_every_bill(
     )  # fmt: skip
 
     # The portal says the same as the rule.
-    detail = portal_views.bill_of(
+    detail = statements.bill_of(
         session, bill.policy.policyholder_id, bill.id, now=NOW, rules=INQUIRY_RULES
     )
     assert detail is not None

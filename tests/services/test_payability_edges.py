@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, PaymentCode, Policy
-from portal.services.payability import (
+from portal.services.billing.payability import (
     PayabilityRules,
     PolicyStatusError,
     Refusal,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.models import PaymentCode
-from portal.services.payment_codes import (
+from portal.services.billing.payment_codes import (
     CodeSettings,
     PaymentCodeError,
     default_expiry,
@@ -136,7 +136,9 @@ def test_issuing_draws_again_when_a_generated_code_is_taken(
     taken_code = taken.current_code.code  # type: ignore[union-attr]
     fresh = generate_code(CODE_SETTINGS)
     draws = iter([taken_code, fresh])
-    monkeypatch.setattr("portal.services.payment_codes.generate_code", lambda _s: next(draws))
+    monkeypatch.setattr(
+        "portal.services.billing.payment_codes.generate_code", lambda _s: next(draws)
+    )
     bill = make_bill(session)  # the factory's own code comes from the patched generator
     assert bill.current_code.code == fresh  # type: ignore[union-attr]
     assert session.scalar(select(func.count()).select_from(PaymentCode)) == 2

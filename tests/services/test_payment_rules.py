@@ -26,8 +26,8 @@ from portal.models import (
     PaymentSource,
     ReceivedNotification,
 )
-from portal.services import payments
-from portal.services.payments import Outcome, PaymentReport, Result
+from portal.services.traffic import payments
+from portal.services.traffic.payments import Outcome, PaymentReport, Result
 from tests.factories import make_bill
 
 EXPIRES_AT = datetime(2026, 12, 31, 16, 59, 59, tzinfo=UTC)

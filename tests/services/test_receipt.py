@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.services.receipt import ReceiptTextError, check_info, layout_footer
+from portal.services.billing.receipt import ReceiptTextError, check_info, layout_footer
 
 
 def test_short_footer_is_one_line_padded_to_forty() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.models import BillState
-from portal.services.payability import PayabilityRules
-from portal.services.payment_codes import WIB
-from portal.services.payments import PaymentReport, apply_report
-from portal.services.reminders import NoticeKind, ReminderSettings, claim, due_notices
+from portal.services.billing.payability import PayabilityRules
+from portal.services.billing.payment_codes import WIB
+from portal.services.mail.reminders import NoticeKind, ReminderSettings, claim, due_notices
+from portal.services.traffic.payments import PaymentReport, apply_report
 from tests.factories import live_code, make_bill
 from tests.live import ROOT, server_environment
 from tests.smtp import smtp_server

@@ -10,7 +10,7 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from portal.services.payments import PaymentReport, apply_report
+from portal.services.traffic.payments import PaymentReport, apply_report
 from tests.factories import live_code, make_bill
 
 DAY = "2026-11-27"

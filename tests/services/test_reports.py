@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 
 from portal.models import Bill, ExceptionKind, PaymentException, StaffRole
 from portal.models.payments import Resolution
-from portal.services import exceptions_admin
-from portal.services.payments import PaymentReport, apply_report, exception_result
-from portal.services.reports import (
+from portal.services.reporting.reconciliation import (
     MoneyState,
     chain_name,
     payments_report,
     report_table,
 )
-from portal.services.spreadsheets import render, to_csv
+from portal.services.reporting.spreadsheets import render, to_csv
+from portal.services.traffic import cases
+from portal.services.traffic.payments import PaymentReport, apply_report, exception_result
 from tests.admin.conftest import make_staff
 from tests.factories import live_code, make_bill
 
@@ -123,9 +123,9 @@ def test_a_resolved_exception_keeps_its_money_in_the_report_with_what_became_of_
     assert _apply(session, _report(cancelled, at)) == "exception"
     second, cancel = session.scalars(select(PaymentException).order_by(PaymentException.id))
     admin = make_staff(session, StaffRole.ADMIN)
-    exceptions_admin.resolve(session, second, actor=admin, note="refunded at DOKU",
+    cases.resolve(session, second, actor=admin, note="refunded at DOKU",
                              outcome=Resolution.REFUNDED, now=at)  # fmt: skip
-    exceptions_admin.resolve(session, cancel, actor=admin, note="moved to the new bill",
+    cases.resolve(session, cancel, actor=admin, note="moved to the new bill",
                              outcome=Resolution.APPLIED, now=at)  # fmt: skip
     session.commit()
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from portal.services.spreadsheets import Table, csv_bytes, render, to_csv, to_xlsx
+from portal.services.reporting.spreadsheets import Table, csv_bytes, render, to_csv, to_xlsx
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
 

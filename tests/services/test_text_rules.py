@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from portal.services.bill_import import check
-from portal.services.text_rules import unsafe_character
+from portal.services.billing.imports import check
+from portal.services.billing.text_rules import unsafe_character
 from tests.factories import CODE_SETTINGS
 from tests.services.test_bill_import import NOW, csv_text, row
 

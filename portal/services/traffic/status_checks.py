@@ -15,7 +15,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Inquiry, Payment, PaymentSource
-from portal.services.payments import PaymentReport, Result, apply_report
+from portal.services.traffic.payments import PaymentReport, Result, apply_report
 
 
 @dataclass(frozen=True, slots=True)

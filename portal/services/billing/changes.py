@@ -1,8 +1,8 @@
 """What staff do to policyholders, policies, bills and payment codes.
 
-Each change is checked with the import's rules (``services.validation``), written together with
-its audit row and flushed; the caller commits once. A paid bill is final: it cannot be edited,
-cancelled, extended or given a new code.
+Each change is checked with the import's rules (``services.billing.validation``), written
+together with its audit row and flushed; the caller commits once. A paid bill is final: it
+cannot be edited, cancelled, extended or given a new code.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from portal.models import (
     Policyholder,
     StaffUser,
 )
-from portal.services import audit
-from portal.services.paging import Page, paginate
-from portal.services.payability import (
+from portal.services.accounts import audit
+from portal.services.billing.payability import (
     PayabilityRules,
     PolicyStatusError,
     Standing,
     live_code_join,
     standing_sql,
 )
-from portal.services.payment_codes import CodeSettings, default_expiry, issue_code
-from portal.services.text_rules import unsafe_character
-from portal.services.validation import InvalidFields, check_fields
+from portal.services.billing.payment_codes import CodeSettings, default_expiry, issue_code
+from portal.services.billing.text_rules import unsafe_character
+from portal.services.billing.validation import InvalidFields, check_fields
+from portal.services.paging import Page, paginate
 
 
 class BillingError(ValueError):

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import Bill, Payment, PaymentException, Policy, Policyholder
 from portal.models.payments import MONEY_HELD_KINDS, Resolution
-from portal.services.payment_codes import WIB
-from portal.services.spreadsheets import Table
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.spreadsheets import Table
 
 UNKNOWN_STORE = "(unknown)"
 
@@ -314,7 +314,7 @@ HEADER = (
 
 
 def report_table(report: PaymentsReport) -> Table:
-    """One row per payment DOKU reported, for :func:`portal.services.spreadsheets.render`."""
+    """One row per payment DOKU reported, for :func:`.spreadsheets.render`."""
     return Table(
         title="Reconciliation",
         header=HEADER,

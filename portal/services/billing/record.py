@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Bill, Inquiry, Payment, PaymentException, Policy, ReceivedNotification
-from portal.services.payability import PayabilityRules, Refusal, Standing, reason, standing
-from portal.services.portal_views import bill_refusal
+from portal.services.billing.payability import PayabilityRules, Refusal, Standing, reason, standing
+from portal.services.billing.statements import bill_refusal
 
 RECENT = 20
 

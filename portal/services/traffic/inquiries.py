@@ -25,8 +25,8 @@ from portal.models import (
     Policyholder,
     ReceiptDefaults,
 )
-from portal.services.payability import PayabilityRules, Refusal, reason, refusal
-from portal.services.receipt import effective_text
+from portal.services.billing.payability import PayabilityRules, Refusal, reason, refusal
+from portal.services.billing.receipt import effective_text
 from portal.services.sql import insert_unless_exists
 
 

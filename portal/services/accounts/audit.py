@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Policyholder, StaffUser
 from portal.models.accounts import ADDRESS_MAX, AUDIT_ACTOR_MAX, AUDIT_LABEL_MAX
+from portal.services.billing.payment_codes import WIB
 from portal.services.paging import Page, paginate
-from portal.services.payment_codes import WIB
-from portal.services.reports import wib_day_bounds
-from portal.services.spreadsheets import Table
+from portal.services.reporting.reconciliation import wib_day_bounds
+from portal.services.reporting.spreadsheets import Table
 
 Snapshot = Mapping[str, Any]
 
@@ -398,7 +398,7 @@ def _changes_text(change: Diff) -> str:
 
 
 def audit_table(rows: Iterable[AuditEntry]) -> Table:
-    """The entries as a downloadable table (see ``services.spreadsheets.render``)."""
+    """The entries as a downloadable table (see ``services.reporting.spreadsheets.render``)."""
 
     def lines() -> Iterator[tuple[str | int | None, ...]]:
         for entry in rows:

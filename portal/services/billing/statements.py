@@ -15,9 +15,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.models import Bill, Payment, Policy, Policyholder, ReceiptDefaults
-from portal.services.inquiries import InquiryRules
-from portal.services.payability import PayabilityRules, Refusal, refusal
-from portal.services.receipt import ReceiptFooter, effective_text, layout_footer
+from portal.services.billing.payability import PayabilityRules, Refusal, refusal
+from portal.services.billing.receipt import ReceiptFooter, effective_text, layout_footer
+from portal.services.traffic.inquiries import InquiryRules
 
 
 class BillStatus(StrEnum):
@@ -181,7 +181,7 @@ def policies_of(
 
 
 def receipt_texts(session: Session, bill: Bill, rules: InquiryRules) -> tuple[str, str]:
-    """The info and footer the till gets for ``bill`` (services.receipt.effective_text)."""
+    """The info and footer the till gets for ``bill`` (services.billing.receipt.effective_text)."""
     defaults = session.get(ReceiptDefaults, 1)
     return (
         effective_text(bill.info, defaults.info if defaults else None, rules.default_info),

@@ -7,8 +7,8 @@ the import's field names (``customer_email``, ``amount``, ``footer_message`` ...
 
 from __future__ import annotations
 
-from portal.services.bill_import import BillRowSchema
-from portal.services.payment_codes import CodeSettings
+from portal.services.billing.imports import BillRowSchema
+from portal.services.billing.payment_codes import CodeSettings
 
 # Payment codes are never typed by staff (they are generated), so the code rules are unused.
 _NO_CODES = CodeSettings(prefix="", length=0, grace_days=0)

@@ -29,9 +29,9 @@ from portal.models import (
     Policy,
     Policyholder,
 )
-from portal.services.payment_codes import WIB
-from portal.services.reports import wib_day_bounds
-from portal.services.spreadsheets import Cell, Table
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.reconciliation import wib_day_bounds
+from portal.services.reporting.spreadsheets import Cell, Table
 
 PAYMENTS_FEED = "payments"
 STATES = tuple(s.value for s in BillState)

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from portal.models import ReceiptDefaults, StaffUser
-from portal.services import audit
-from portal.services.receipt import effective_text
-from portal.services.validation import check_fields
+from portal.services.accounts import audit
+from portal.services.billing.receipt import effective_text
+from portal.services.billing.validation import check_fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from portal.models import Policyholder
-from portal.services.accounts import LinkSettings, make_link_token
-from portal.services.mail import Email, MailSettings, send
+from portal.services.accounts.credentials import LinkSettings, make_link_token
+from portal.services.mail.outbox import Email, MailSettings, send
 
 Purpose = Literal["activate", "reset"]
 

@@ -55,15 +55,15 @@ from portal.models.billing import (
     POLICY_STATUS_MAX,
     POLICY_TYPE_MAX,
 )
-from portal.services import audit
-from portal.services.bill_files import BillFile, UnreadableFile, open_bill_file
-from portal.services.payability import (
+from portal.services.accounts import audit
+from portal.services.billing.files import BillFile, UnreadableFile, open_bill_file
+from portal.services.billing.payability import (
     DEFAULT_POLICY_STATUSES,
     PolicyStatusError,
     normalise_status,
     vocabulary_status,
 )
-from portal.services.payment_codes import (
+from portal.services.billing.payment_codes import (
     WIB,
     CodeSettings,
     PaymentCodeError,
@@ -71,8 +71,8 @@ from portal.services.payment_codes import (
     default_expiry,
     generate_code,
 )
-from portal.services.receipt import ReceiptTextError, check_info, layout_footer
-from portal.services.text_rules import unsafe_character
+from portal.services.billing.receipt import ReceiptTextError, check_info, layout_footer
+from portal.services.billing.text_rules import unsafe_character
 
 HEADER = (
     "policy_number",

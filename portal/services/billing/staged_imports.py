@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import ImportRun, ImportState, StaffUser
-from portal.services.bill_import import create_run
+from portal.services.billing.imports import create_run
 
 MAX_AGE = timedelta(hours=24)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import ImportConflict, ImportRun
-from portal.services.bill_import import Summary
+from portal.services.billing.imports import Summary
 from portal.services.paging import Page, paginate
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Inquiry, PaymentCode, ReceivedNotification
 from portal.services.paging import Page, paginate
-from portal.services.reports import wib_day_bounds
+from portal.services.reporting.reconciliation import wib_day_bounds
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import StaffRole, StaffUser
-from portal.services import audit
-from portal.services.accounts import hash_password
-from portal.services.validation import field_problems
+from portal.services.accounts import audit
+from portal.services.accounts.credentials import hash_password
+from portal.services.billing.validation import field_problems
 
 
 class StaffError(ValueError):

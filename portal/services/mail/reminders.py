@@ -18,10 +18,10 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, Payment, PaymentCode, Policy, Policyholder, ReminderSent
-from portal.services.mail import Email
-from portal.services.money import format_rupiah
-from portal.services.payability import PayabilityRules, live_code_join, payable_sql
-from portal.services.payment_codes import WIB
+from portal.services.billing.money import format_rupiah
+from portal.services.billing.payability import PayabilityRules, live_code_join, payable_sql
+from portal.services.billing.payment_codes import WIB
+from portal.services.mail.outbox import Email
 from portal.services.sql import insert_unless_exists
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Inquiry, Payment, PaymentCode, PaymentException, Policy
-from portal.services.payability import (
+from portal.services.billing.payability import (
     PayabilityRules,
     Refusal,
     Standing,
@@ -17,8 +17,8 @@ from portal.services.payability import (
     refusal_sql,
     standing,
 )
-from portal.services.payment_codes import WIB
-from portal.services.reports import wib_day_bounds
+from portal.services.billing.payment_codes import WIB
+from portal.services.reporting.reconciliation import wib_day_bounds
 
 
 @dataclass(frozen=True, slots=True)

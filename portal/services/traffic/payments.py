@@ -142,7 +142,7 @@ def record_error(
     notification.response_body = response_body
 
 
-def raise_exception(
+def file_case(
     session: Session,
     kind: ExceptionKind,
     report: PaymentReport | None,
@@ -153,7 +153,7 @@ def raise_exception(
     payment_id: int | None = None,
     now: datetime,
 ) -> int:
-    """Open an exception for staff, once per kind and payment; returns its id."""
+    """File a case for staff (an exception row), once per kind and payment; returns its id."""
     key = hashlib.sha256(f"{kind.value}\x1f{fingerprint}".encode()).hexdigest()
     values: dict[str, object] = {
         "kind": kind.value,
@@ -198,7 +198,7 @@ def exception_result(
     """Open (or find) the exception for this payment and say so."""
     key = fingerprint or (report.fingerprint if report is not None else None)
     assert key is not None, "an exception needs a report or a fingerprint"
-    exception_id = raise_exception(
+    exception_id = file_case(
         session, kind, report, detail=detail, fingerprint=key, bill_id=bill_id, now=now
     )
     return Result(
@@ -299,7 +299,7 @@ def apply_report(
     bill.state = BillState.PAID
     session.flush()
     if late:
-        exception_id = raise_exception(
+        exception_id = file_case(
             session, ExceptionKind.LATE_PAYMENT, report,
             detail=f"paid at {report.paid_at:%Y-%m-%dT%H:%M:%SZ}, after the code expired at "
             f"{code.expires_at:%Y-%m-%dT%H:%M:%SZ}; accepted and marked paid",

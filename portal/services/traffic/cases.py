@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from portal.models import Bill, ExceptionKind, Payment, PaymentException, StaffUser
 from portal.models.payments import Resolution
-from portal.services import audit
+from portal.services.accounts import audit
+from portal.services.billing.text_rules import unsafe_character
 from portal.services.paging import Page, paginate
-from portal.services.text_rules import unsafe_character
 
 NOTE_MAX = 2000
 
