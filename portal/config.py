@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Config
 
+from portal.doku.limits import PAYMENT_CODE_MAX
 from portal.services.billing.payability import DEFAULT_POLICY_STATUSES
 from portal.services.billing.payability import config_problems as policy_status_problems
 
@@ -266,10 +267,12 @@ def check(config: Config) -> None:
     length = config["PAYMENT_CODE_LENGTH"]
     if not (isinstance(prefix, str) and prefix.isascii() and prefix.isdigit() and prefix[0] != "0"):
         problems.append("PAYMENT_CODE_PREFIX must be digits not starting with 0")
-    elif not (isinstance(length, int) and length <= 20 and length - len(prefix) - 1 >= 8):
+    elif not (
+        isinstance(length, int) and length <= PAYMENT_CODE_MAX and length - len(prefix) - 1 >= 8
+    ):
         problems.append(
-            "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
-            "after the prefix and before the check digit"
+            f"PAYMENT_CODE_LENGTH must be at most {PAYMENT_CODE_MAX} and leave at least 8 random "
+            "digits after the prefix and before the check digit"
         )
     base = config["PUBLIC_BASE_URL"]
     if base and not str(base).startswith(("https://", "http://")):

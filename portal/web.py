@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -181,6 +182,27 @@ class TrustedProxyFix:
         if self._trusted(environ.get("REMOTE_ADDR", "")):
             return self.fixed(environ, start_response)
         return self.app(environ, start_response)
+
+
+def safe_next(target: str | None, *, area: str = "") -> str | None:
+    """``target`` if it is a path on this site inside ``area`` (``/admin``; empty: anywhere
+    under the app's root), else ``None``: the one check before redirecting to a ``next``.
+
+    Refused: another site (``https://evil``, ``//evil``, ``http:/evil``), anything not starting
+    with ``/`` (``javascript:``, ``payments``), backslashes (browsers read ``/\\evil`` as a
+    host) and control characters (``/\\t/evil`` loses its tab and becomes ``//evil``).
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    root = request.script_root + area
+    if root and not (parts.path == root or parts.path.startswith(root + "/")):
+        return None
+    return target
 
 
 def audit_login(

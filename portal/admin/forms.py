@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.services.billing.receipt import FOOTER_MAX, INFO_MAX, LINE_WIDTH
 from portal.services.traffic.cases import NOTE_MAX
 
 
@@ -60,12 +61,17 @@ class PolicyEditForm(PolicyForm):
 class ReceiptTextFields:
     info = StringField(
         _l("Info at the till"),
-        description=_l("At most 32 printable ASCII characters; empty: the default."),
+        description=_l(
+            "At most %(max)d printable ASCII characters; empty: the default.", max=INFO_MAX
+        ),
     )
     footer_message = TextAreaField(
         _l("Receipt footer"),
         description=_l(
-            "At most 120 printable ASCII characters, printed in lines of 40; empty: the default."
+            "At most %(max)d printable ASCII characters, printed in lines of %(width)d; empty: "
+            "the default.",
+            max=FOOTER_MAX,
+            width=LINE_WIDTH,
         ),
     )
 

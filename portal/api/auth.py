@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from portal.doku.limits import usable_request_id
 from portal.doku.signature import (
     constant_time_equals,
     format_timestamp,
@@ -14,7 +15,6 @@ from portal.doku.signature import (
     signed_headers,
 )
 
-REQUEST_ID_MAX = 128
 _REQUIRED_HEADERS = ("Client-Id", "Request-Id", "Request-Timestamp", "Signature")
 
 
@@ -47,13 +47,6 @@ class AuthenticationError(Exception):
         super().__init__(message)
         self.message = message
         self.request_id = request_id
-
-
-def usable_request_id(value: str | None) -> str | None:
-    """A Request-Id we can store and echo: 1-128 printable ASCII characters."""
-    if value and len(value) <= REQUEST_ID_MAX and all(" " < c <= "~" for c in value):
-        return value
-    return None
 
 
 def authenticate(

@@ -15,6 +15,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.doku.limits import PAYMENT_CODE_MAX
 from portal.models import Bill, PaymentCode
 
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -72,10 +73,22 @@ def default_expiry(due_date: date, settings: CodeSettings) -> datetime:
     return end_of_day_wib(due_date + timedelta(days=settings.grace_days))
 
 
+def code_groups(code: str | None) -> list[str]:
+    """``8896469706801443`` -> ``["8896", "4697", "0680", "1443"]``: a code in groups of four,
+    as the slip, the emails, the back office and the simulator show it to be read out."""
+    code = code or ""
+    return [code[i : i + 4] for i in range(0, len(code), 4)]
+
+
+def grouped_code(code: str | None) -> str:
+    """A payment code as the slip prints it: ``8896 8431 3660 4199`` (empty for no code)."""
+    return " ".join(code_groups(code))
+
+
 def check_supplied_code(code: str, settings: CodeSettings) -> None:
     """Rules for a code that comes from the core system instead of being generated."""
-    if not (1 <= len(code) <= 20 and code.isascii() and code.isdigit()):
-        raise PaymentCodeError("Payment code must be 1 to 20 digits.")
+    if not (1 <= len(code) <= PAYMENT_CODE_MAX and code.isascii() and code.isdigit()):
+        raise PaymentCodeError(f"Payment code must be 1 to {PAYMENT_CODE_MAX} digits.")
     if settings.require_check_digit and not luhn_valid(code):
         raise PaymentCodeError("Payment code fails its check digit (Luhn): is it mistyped?")
 

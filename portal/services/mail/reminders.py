@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal.models import Bill, Payment, PaymentCode, Policy, Policyholder, ReminderSent
 from portal.services.billing.money import format_rupiah
 from portal.services.billing.payability import PayabilityRules, live_code_join, payable_sql
-from portal.services.billing.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.mail.outbox import Email
 from portal.services.sql import insert_unless_exists
 
@@ -170,16 +170,11 @@ def _day(moment: object, language: str) -> str:
     return text
 
 
-def _grouped(code: str | None) -> str:
-    code = code or ""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
 def compose(notice: Notice) -> Email:
     """The email for a notice, in the policyholder's language (Bahasa Indonesia by default)."""
     en = notice.language == "en"
     amount = format_rupiah(notice.amount)
-    code = _grouped(notice.payment_code)
+    code = grouped_code(notice.payment_code)
     if notice.kind is NoticeKind.PAYMENT_RECEIVED:
         subject = (
             f"Payment received: {notice.invoice_number}"
