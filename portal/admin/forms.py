@@ -86,7 +86,9 @@ class BillForm(BillEditForm):
     expires_on = DateField(
         _l("Code valid until (end of day, WIB)"),
         validators=[Optional()],
-        description=_l("Empty: the due date plus the grace days."),
+        description=_l(
+            "Empty: the due date plus the grace days (overdue: the grace days from today)."
+        ),
     )
 
 
@@ -115,7 +117,10 @@ class ReissueForm(FlaskForm):
     expires_on = DateField(
         _l("New code valid until (end of day, WIB)"),
         validators=[Optional()],
-        description=_l("Empty: the old code's expiry, or the due date plus the grace days."),
+        description=_l(
+            "Empty: the old code's expiry if later, else as for a new bill (the due date plus "
+            "the grace days; overdue: the grace days from today)."
+        ),
     )
 
 

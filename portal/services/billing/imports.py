@@ -59,8 +59,10 @@ from portal.services.billing.payment_codes import (
     CodeSettings,
     PaymentCodeError,
     check_supplied_code,
-    default_expiry,
+    expiry_refusal,
     generate_code,
+    is_overdue,
+    new_code_expiry,
 )
 from portal.services.billing.validation import RULES, problems_of
 
@@ -692,7 +694,7 @@ class _Importer:
         expiry_changed = False
         wanted = row["expires_at"]
         if wanted is not None and bill.code is not None and wanted != bill.expires_at:
-            if wanted <= self.now:
+            if expiry_refusal(wanted, now=self.now) is not None:
                 self.report.notes.append(Note(line, NoteKind.EXPIRY_KEPT, bill.invoice_number,
                                               f"{wanted:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
             else:
@@ -711,15 +713,14 @@ class _Importer:
     ) -> None:  # fmt: skip
         invoice = row["invoice_number"]
         expires_at = row["expires_at"]
-        if expires_at is not None and expires_at <= self.now:
+        if expires_at is not None and expiry_refusal(expires_at, now=self.now) is not None:
             self.report.skipped += 1
             self.report.notes.append(Note(line, NoteKind.EXPIRED_NEW, invoice,
                                           f"{expires_at:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
             return
         if expires_at is None:
-            expires_at = default_expiry(row["due_date"], self.settings)
-            if expires_at <= self.now:
-                expires_at = default_expiry(self.now.astimezone(WIB).date(), self.settings)
+            expires_at = new_code_expiry(row["due_date"], self.settings, now=self.now)
+            if is_overdue(row["due_date"], self.settings, now=self.now):
                 self.report.notes.append(Note(line, NoteKind.OVERDUE_NEW, invoice,
                                               f"due {row['due_date']}"))  # fmt: skip
         policy = self._holder_and_policy(plan, row, holders, policies)

@@ -73,6 +73,32 @@ def default_expiry(due_date: date, settings: CodeSettings) -> datetime:
     return end_of_day_wib(due_date + timedelta(days=settings.grace_days))
 
 
+# The expiry rules, for the import and for staff alike.
+
+
+def new_code_expiry(due_date: date, settings: CodeSettings, *, now: datetime) -> datetime:
+    """When a new code expires unless told otherwise: ``grace_days`` after the due date, or,
+    for a bill already past that, ``grace_days`` after today (WIB), so an overdue bill still
+    gets a code that works."""
+    expiry = default_expiry(due_date, settings)
+    if expiry <= now:
+        expiry = default_expiry(now.astimezone(WIB).date(), settings)
+    return expiry
+
+
+def is_overdue(due_date: date, settings: CodeSettings, *, now: datetime) -> bool:
+    """The bill's default expiry has passed: a new code gets the grace days from today."""
+    return default_expiry(due_date, settings) <= now
+
+
+def expiry_refusal(expires_at: datetime, *, now: datetime) -> str | None:
+    """Why a code may not be given ``expires_at``, or None: an expiry must lie in the future.
+    The import then keeps the code's expiry (or skips the new bill); staff see the sentence."""
+    if expires_at <= now:
+        return f"The payment code would expire in the past ({expires_at:%Y-%m-%d %H:%M} UTC)."
+    return None
+
+
 def code_groups(code: str | None) -> list[str]:
     """``8896469706801443`` -> ``["8896", "4697", "0680", "1443"]``: a code in groups of four,
     as the slip, the emails, the back office and the simulator show it to be read out."""
