@@ -73,7 +73,9 @@ DEFAULTS: dict[str, Any] = {
     # Where people reach the site, e.g. https://premi.example.co.id: links in emails are built
     # from it, never from the request's Host header (which the client chooses).
     "PUBLIC_BASE_URL": None,
-    # Web pages. HTTPS: secure cookies, HSTS and redirects to https (set it in production).
+    # The site is served over HTTPS (set it in production): secure cookies and HSTS. The app
+    # redirects nothing (that is the proxy's job, and DOKU counts a 3xx as a failed delivery);
+    # links in emails take their scheme from PUBLIC_BASE_URL.
     "FORCE_HTTPS": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -244,7 +246,6 @@ def load(
     if test_config is not None:
         config.from_mapping(test_config)
     config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = config["FORCE_HTTPS"]
-    config["PREFERRED_URL_SCHEME"] = "https" if config["FORCE_HTTPS"] else "http"
     if not config["SQLALCHEMY_DATABASE_URI"]:
         path = Path(instance_path) / "portal.sqlite3"
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"

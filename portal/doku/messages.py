@@ -381,11 +381,6 @@ def inquiry_request_body(
 # HTTP Notification (DOKU -> us): parsed leniently, as DOKU asks.
 
 
-class TransactionStatus(StrEnum):
-    SUCCESS = "SUCCESS"
-    FAILED = "FAILED"
-
-
 class Amount(fields.Field):
     """Whole rupiah: a JSON integer, an integral number (150000.0) or a string of digits.
 
