@@ -74,14 +74,13 @@ def load_account(user_id: str) -> Policyholder | StaffUser | None:
         account_id, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    model: type[Policyholder] | type[StaffUser]
+    account: Policyholder | StaffUser | None
     if kind == StaffUser.ACCOUNT_KIND and in_staff_area():
-        model = StaffUser
+        account = db.session.get(StaffUser, account_id)
     elif kind == Policyholder.ACCOUNT_KIND and not in_staff_area():
-        model = Policyholder
+        account = db.session.get(Policyholder, account_id)
     else:
         return None
-    account = db.session.get(model, account_id)
     if account is None or account.session_version != version or not account.is_active:
         return None
     return account
@@ -213,4 +212,3 @@ def audit_login(
         db.session, area=area, event=event, email=email, account=account,
         remote_addr=request.remote_addr, now=datetime.now(UTC),
     )  # fmt: skip
-

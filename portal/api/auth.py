@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from portal.doku.limits import usable_request_id
+from portal.doku.limits import usable_request_id as usable_request_id
 from portal.doku.signature import (
     constant_time_equals,
     format_timestamp,
@@ -49,8 +49,17 @@ class AuthenticationError(Exception):
         self.request_id = request_id
 
 
+class Headers(Protocol):
+    """What authenticating reads of the request's headers: a plain mapping in tests, werkzeug's
+    case-insensitive ``Headers`` in the app."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+    def __getitem__(self, key: str, /) -> str: ...
+
+
 def authenticate(
-    headers: Mapping[str, str],
+    headers: Headers,
     body: bytes,
     *,
     request_target: str,

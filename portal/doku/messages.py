@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, TypeAlias
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
@@ -66,13 +66,16 @@ def has_control_characters(value: str) -> bool:
     return _CONTROL_CHARACTERS.search(value) is not None
 
 
+# marshmallow's type for a field's error messages, which a field class extends.
+ErrorMessages: TypeAlias = dict[str, str | list[Any] | dict[Any, Any]]
+
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"  # for the OpenAPI document
 
 
 class Text(fields.String):
     """A string without control characters."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
         "control": "Must not contain control characters."
     }
 
@@ -87,13 +90,13 @@ class Text(fields.String):
         return text
 
 
-class PaymentCode(fields.Field):
+class PaymentCode(fields.Field[str]):
     """1 to PAYMENT_CODE_MAX digits. DOKU's guide types it "number" but sends a string: accept both.
 
     A JSON number is accepted only as a non-negative integer; its decimal digits are the code.
     """
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
         "invalid": f"Must be a string of 1 to {PAYMENT_CODE_MAX} digits.",
     }
 
@@ -120,7 +123,7 @@ class Timestamp(Text):
         metadata.setdefault("example", "2020-08-11T08:45:42Z")
         super().__init__(**kwargs)
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
         "timestamp": "Must be an ISO 8601 timestamp with a UTC offset."
     }
 
@@ -381,7 +384,7 @@ def inquiry_request_body(
 # HTTP Notification (DOKU -> us): parsed leniently, as DOKU asks.
 
 
-class Amount(fields.Field):
+class Amount(fields.Field[int]):
     """Whole rupiah: a JSON integer, an integral number (150000.0) or a string of digits.
 
     DOKU's guide types the amount "without decimal". A number with a fraction, however small
@@ -389,7 +392,7 @@ class Amount(fields.Field):
     as an exact ``Decimal``.
     """
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
         "invalid": (
             f"Must be a whole, positive number of rupiah with at most {AMOUNT_MAX_DIGITS} digits."
         ),

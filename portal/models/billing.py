@@ -17,15 +17,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.doku.limits import (
-    AMOUNT_MAX,
-    CUSTOMER_EMAIL_MAX,
-    CUSTOMER_NAME_MAX,
-    FOOTER_MESSAGE_MAX,
-    INFO_MAX,
-    INVOICE_NUMBER_MAX,
-    PAYMENT_CODE_MAX,
-)
+from portal.doku.limits import AMOUNT_MAX as AMOUNT_MAX
+from portal.doku.limits import CUSTOMER_EMAIL_MAX, CUSTOMER_NAME_MAX
+from portal.doku.limits import FOOTER_MESSAGE_MAX as FOOTER_MESSAGE_MAX
+from portal.doku.limits import INFO_MAX as INFO_MAX
+from portal.doku.limits import INVOICE_NUMBER_MAX as INVOICE_NUMBER_MAX
+from portal.doku.limits import PAYMENT_CODE_MAX as PAYMENT_CODE_MAX
 from portal.models.base import Base, LoginAccount, UTCDateTime, utcnow
 
 # What DOKU carries to the till is as wide as the protocol allows (portal.doku.limits);

@@ -21,7 +21,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, insert, or_, select
-from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Policyholder, StaffUser
 from portal.models.accounts import ADDRESS_MAX, AUDIT_ACTOR_MAX, AUDIT_LABEL_MAX
@@ -29,6 +28,7 @@ from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.paging import Page, paginate
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Table
+from portal.services.session import Session
 
 Snapshot = Mapping[str, Any]
 

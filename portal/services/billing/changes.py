@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.models import (
     Bill,
@@ -39,6 +39,7 @@ from portal.services.billing.payment_codes import (
 from portal.services.billing.text_rules import unsafe_character
 from portal.services.billing.validation import InvalidFields, check_fields
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 
 class BillingError(ValueError):

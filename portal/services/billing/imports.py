@@ -33,7 +33,6 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validates
 from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -65,6 +64,7 @@ from portal.services.billing.payment_codes import (
     new_code_expiry,
 )
 from portal.services.billing.validation import RULES, problems_of
+from portal.services.session import Session
 
 HEADER = (
     "policy_number",
@@ -582,10 +582,10 @@ class _Importer:
                     holders[email] = self.pending_holders[email]
                 if number in self.pending_policies:
                     policies[number] = self.pending_policies[number]
-            for policy in policies.values():
-                policy.holder = holders.get(policy.holder.email, policy.holder)
-            for bill in bills.values():
-                bill.policy = policies.get(bill.policy.number, bill.policy)
+            for known_policy in policies.values():
+                known_policy.holder = holders.get(known_policy.holder.email, known_policy.holder)
+            for known_bill in bills.values():
+                known_bill.policy = policies.get(known_bill.policy.number, known_bill.policy)
         self.checking = checking
         plan = _Plan()
         report = self.report
@@ -794,7 +794,7 @@ class _Importer:
                   "bill_id": b.id, "bill_state": b.state, "detail": detail, "created_at": now}
                  for line, b, detail in plan.conflicts],
             )  # fmt: skip
-        changes = [(b, None) for b, _ in plan.new_bills]
+        changes: list[tuple[_Bill, dict[str, Any] | None]] = [(b, None) for b, _ in plan.new_bills]
         changes += [(b, before) for b, before, _ in plan.changed_bills]
         audit.record_many(
             session, actor=actor, action="bill.import", now=now,

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from portal.doku.limits import PAYMENT_CODE_MAX
 from portal.models import Bill, PaymentCode
+from portal.services.session import Session
 
 WIB = timezone(timedelta(hours=7), "WIB")
 _ISSUE_ATTEMPTS = 8

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from portal.doku.limits import FOOTER_LINE_WIDTH as LINE_WIDTH
 from portal.doku.limits import FOOTER_MESSAGE_MAX as FOOTER_MAX
-from portal.doku.limits import INFO_MAX
+from portal.doku.limits import INFO_MAX as INFO_MAX
+
+__all__ = ["FOOTER_MAX", "INFO_MAX", "LINE_WIDTH", "ReceiptFooter", "ReceiptTextError"]
 
 
 class ReceiptTextError(ValueError):
