@@ -51,6 +51,17 @@ def _fresh_request_globals(sender: Flask, **_: Any) -> None:
         delattr(g, name)
 
 
+# Seconds a test marked ``live`` may take (real servers, a browser); the rest get pyproject's
+# ``timeout``.
+LIVE_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("live") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(LIVE_TIMEOUT))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Tests never read the developer's instance/config.py (secrets, a local database).
     instance = Path(tempfile.mkdtemp(prefix="portal-test-instance-"))
