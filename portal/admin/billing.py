@@ -4,7 +4,8 @@ replace its payment code; send a policyholder's activation link."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import date
+from typing import Any, TypedDict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -152,14 +153,7 @@ def edit_bill(bill_id: int) -> Any:
         saved = submit_form(
             form,
             lambda: changes.update_bill(
-                db.session,
-                item,
-                actor=staff(),
-                amount=int(form.amount.data or 0),
-                due_date=required(form.due_date.data),
-                info=form.info.data or "",
-                footer_message=form.footer_message.data or "",
-                now=now(),
+                db.session, item, actor=staff(), now=now(), **_bill_fields(form)
             ),
             lambda bill: (
                 _("Bill %(invoice)s saved.", invoice=bill.invoice_number),
@@ -170,6 +164,23 @@ def edit_bill(bill_id: int) -> Any:
         if saved is not None:
             return saved
     return _bill_form(form, bill=item, policy=item.policy)
+
+
+class _BillFields(TypedDict):
+    amount: int
+    due_date: date
+    info: str
+    footer_message: str
+
+
+def _bill_fields(form: BillEditForm) -> _BillFields:
+    """What a new bill and an edited one share, as the form read it (validated)."""
+    return _BillFields(
+        amount=int(form.amount.data or 0),
+        due_date=required(form.due_date.data),
+        info=form.info.data or "",
+        footer_message=form.footer_message.data or "",
+    )
 
 
 def _bill_form(form: BillEditForm, *, bill: Bill | None, policy: Policy) -> str:
@@ -198,13 +209,10 @@ def new_bill(policy_id: int) -> Any:
                 policy,
                 actor=staff(),
                 invoice_number=form.invoice_number.data or "",
-                amount=int(form.amount.data or 0),
-                due_date=required(form.due_date.data),
-                info=form.info.data or "",
-                footer_message=form.footer_message.data or "",
                 expires_at=end_of_day_wib(expires) if expires else None,
                 settings=code_settings(),
                 now=now(),
+                **_bill_fields(form),
             ),
             lambda bill: (
                 _("Bill %(invoice)s created.", invoice=bill.invoice_number),
@@ -312,47 +320,39 @@ def policyholder(holder_id: int) -> str:
 @bp.route("/policyholders/new", methods=["GET", "POST"])
 @write_required
 def new_policyholder() -> Any:
-    form = PolicyholderForm()
-    saved = submit_form(
-        form,
-        lambda: changes.create_policyholder(
-            db.session,
-            actor=staff(),
-            name=form.customer_name.data or "",
-            email=form.customer_email.data or "",
-            now=now(),
-        ),
-        lambda holder: (
-            _("Policyholder %(name)s created.", name=holder.name),
-            url_for("admin.policyholder", holder_id=holder.id),
-        ),
-    )
-    return saved or render_template("admin/policyholder_form.html", form=form, holder=None)
+    return _policyholder_form(None)
 
 
 @bp.route("/policyholders/<int:holder_id>/edit", methods=["GET", "POST"])
 @write_required
 def edit_policyholder(holder_id: int) -> Any:
-    holder = db.get_or_404(Policyholder, holder_id)
+    return _policyholder_form(db.get_or_404(Policyholder, holder_id))
+
+
+def _policyholder_form(holder: Policyholder | None) -> Any:
+    """The policyholder form: a new policyholder, or changes to ``holder``."""
     form = PolicyholderForm()
-    if request.method == "GET":
+    if holder is not None and request.method == "GET":
         form.customer_name.data, form.customer_email.data = holder.name, holder.email
-    saved = submit_form(
-        form,
-        lambda: changes.update_policyholder(
-            db.session,
-            holder,
-            actor=staff(),
-            name=form.customer_name.data or "",
-            email=form.customer_email.data or "",
-            now=now(),
-        ),
-        lambda holder: (
-            _("Policyholder %(name)s saved.", name=holder.name),
-            url_for("admin.policyholder", holder_id=holder.id),
-        ),
-    )
-    return saved or render_template("admin/policyholder_form.html", form=form, holder=holder)
+
+    def change() -> Policyholder:
+        name, email = form.customer_name.data or "", form.customer_email.data or ""
+        if holder is None:
+            return changes.create_policyholder(
+                db.session, actor=staff(), name=name, email=email, now=now()
+            )
+        return changes.update_policyholder(
+            db.session, holder, actor=staff(), name=name, email=email, now=now()
+        )
+
+    def done(saved: Policyholder) -> tuple[str, str]:
+        message = (
+            "Policyholder %(name)s created." if holder is None else "Policyholder %(name)s saved."
+        )
+        return _(message, name=saved.name), url_for("admin.policyholder", holder_id=saved.id)
+
+    response = submit_form(form, change, done)
+    return response or render_template("admin/policyholder_form.html", form=form, holder=holder)
 
 
 @bp.route("/policyholders/<int:holder_id>/activation", methods=["POST"])
@@ -413,58 +413,48 @@ def policy(policy_id: int) -> str:
 @bp.route("/policyholders/<int:holder_id>/policies/new", methods=["GET", "POST"])
 @write_required
 def new_policy(holder_id: int) -> Any:
-    holder = db.get_or_404(Policyholder, holder_id)
-    form = PolicyForm()
-    rules = _offer_statuses(form)
-    saved = submit_form(
-        form,
-        lambda: changes.create_policy(
-            db.session,
-            holder,
-            actor=staff(),
-            number=form.policy_number.data or "",
-            type=form.policy_type.data or "",
-            account_name=form.policy_account_name.data or "",
-            status=form.policy_status.data or "",
-            rules=rules,
-            now=now(),
-        ),
-        lambda item: (
-            _("Policy %(number)s created.", number=item.number),
-            url_for("admin.policy", policy_id=item.id),
-        ),
-    )
-    return saved or render_template("admin/policy_form.html", form=form, holder=holder, policy=None)
+    return _policy_form(db.get_or_404(Policyholder, holder_id), None)
 
 
 @bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
 @write_required
 def edit_policy(policy_id: int) -> Any:
     item = db.get_or_404(Policy, policy_id)
-    form = PolicyEditForm()
-    rules = _offer_statuses(form, current=item.status)
-    form.policy_number.data = item.number
-    if request.method == "GET":
-        form.policy_type.data = item.type
-        form.policy_account_name.data = item.account_name
-        form.policy_status.data = item.status
-    saved = submit_form(
-        form,
-        lambda: changes.update_policy(
-            db.session,
-            item,
-            actor=staff(),
-            type=form.policy_type.data or "",
-            account_name=form.policy_account_name.data or "",
-            status=form.policy_status.data or "",
-            rules=rules,
-            now=now(),
-        ),
-        lambda item: (
-            _("Policy %(number)s saved.", number=item.number),
-            url_for("admin.policy", policy_id=item.id),
-        ),
-    )
-    return saved or render_template(
-        "admin/policy_form.html", form=form, holder=item.policyholder, policy=item
+    return _policy_form(item.policyholder, item)
+
+
+def _policy_form(holder: Policyholder, item: Policy | None) -> Any:
+    """The policy form: a new policy of ``holder``, or changes to ``item`` (whose number, the
+    import's key for it, stays)."""
+    form = PolicyForm() if item is None else PolicyEditForm()
+    rules = _offer_statuses(form, current=item.status if item else None)
+    if item is not None:
+        form.policy_number.data = item.number
+        if request.method == "GET":
+            form.policy_type.data = item.type
+            form.policy_account_name.data = item.account_name
+            form.policy_status.data = item.status
+
+    def change() -> Policy:
+        fields = {
+            "type": form.policy_type.data or "",
+            "account_name": form.policy_account_name.data or "",
+            "status": form.policy_status.data or "",
+        }
+        if item is None:
+            number = form.policy_number.data or ""
+            return changes.create_policy(
+                db.session, holder, actor=staff(), number=number, rules=rules, now=now(), **fields
+            )
+        return changes.update_policy(
+            db.session, item, actor=staff(), rules=rules, now=now(), **fields
+        )
+
+    def done(saved: Policy) -> tuple[str, str]:
+        message = "Policy %(number)s created." if item is None else "Policy %(number)s saved."
+        return _(message, number=saved.number), url_for("admin.policy", policy_id=saved.id)
+
+    response = submit_form(form, change, done)
+    return response or render_template(
+        "admin/policy_form.html", form=form, holder=holder, policy=item
     )
