@@ -209,6 +209,11 @@ def audit_login(
 ) -> None:
     """Record a login event of ``area`` from this request's peer (the caller commits)."""
     audit.record_login_event(
-        db.session, area=area, event=event, email=email, account=account,
-        remote_addr=request.remote_addr, now=datetime.now(UTC),
-    )  # fmt: skip
+        db.session,
+        area=area,
+        event=event,
+        email=email,
+        account=account,
+        remote_addr=request.remote_addr,
+        now=datetime.now(UTC),
+    )

@@ -158,8 +158,10 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
-def runner(app: Flask) -> Any:
-    return app.test_cli_runner()
+def runner(app: Flask) -> Iterator[Any]:
+    """The app's CLI runner, in an app context: ``flask`` runs every command in one."""
+    with app.app_context():
+        yield app.test_cli_runner()
 
 
 @pytest.fixture(scope="session")

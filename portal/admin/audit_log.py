@@ -38,9 +38,12 @@ MONEY_FIELDS = frozenset({"amount"})  # whole rupiah, shown as staff read money
 def _within_days(form: FlaskForm, field: Any) -> None:
     if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
         raise ValidationError(
-            _("Give a day between %(first)s and %(last)s.", first=FIRST_DAY.isoformat(),
-              last=LAST_DAY.isoformat())
-        )  # fmt: skip
+            _(
+                "Give a day between %(first)s and %(last)s.",
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
+        )
 
 
 class AuditFilterForm(FlaskForm):
@@ -121,9 +124,7 @@ def _filter_form() -> AuditFilterForm:
     form = AuditFilterForm(formdata=request.args)
     any_choice = ("", _("any"))
     form.action.choices = [any_choice, *((a, a) for a in audit.actions(db.session))]
-    form.entity.choices = [
-        any_choice, *((e, entity_name(e)) for e in audit.entities(db.session))
-    ]  # fmt: skip
+    form.entity.choices = [any_choice, *((e, entity_name(e)) for e in audit.entities(db.session))]
     return form
 
 

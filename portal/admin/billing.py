@@ -91,9 +91,14 @@ def bills() -> str:
     open_exception = request.args.get("exceptions") == "open"
     moment, rules = now(), payability_rules()
     found = changes.search_bills(
-        db.session, query, standing=wanted, open_exception=open_exception, now=moment,
-        rules=rules, page=page_arg(),
-    )  # fmt: skip
+        db.session,
+        query,
+        standing=wanted,
+        open_exception=open_exception,
+        now=moment,
+        rules=rules,
+        page=page_arg(),
+    )
     return render_template(
         "admin/bills.html",
         page=found,
@@ -363,14 +368,26 @@ def send_activation(holder_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         return error_page(400, back=back)
     if holder.activated_at is not None:
-        flash(_("%(email)s has activated the account already; they can reset their password "
-                "from the login page.", email=holder.email), "error")  # fmt: skip
+        flash(
+            _(
+                "%(email)s has activated the account already; they can reset their password "
+                "from the login page.",
+                email=holder.email,
+            ),
+            "error",
+        )
         return redirect(back)
     holder_id, email = holder.id, holder.email
     audit.record(
-        db.session, actor=staff(), action="policyholder.send_activation", entity="policyholder",
-        entity_id=holder_id, before=None, after={"email": email}, now=now(),
-    )  # fmt: skip
+        db.session,
+        actor=staff(),
+        action="policyholder.send_activation",
+        entity="policyholder",
+        entity_id=holder_id,
+        before=None,
+        after={"email": email},
+        now=now(),
+    )
     db.session.commit()  # before enqueueing: the job (another process) reads committed rows
     try:
         send_activation_link.enqueue(holder_id)

@@ -134,9 +134,8 @@ class ResolveForm(FlaskForm):
     )
     note = TextAreaField(
         _l("What was done"),
-        validators=[DataRequired(message=_l("Say what was done in a note.")),
-                    Length(max=NOTE_MAX)],
-    )  # fmt: skip
+        validators=[DataRequired(message=_l("Say what was done in a note.")), Length(max=NOTE_MAX)],
+    )
 
 
 class ImportUploadForm(FlaskForm):

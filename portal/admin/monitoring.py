@@ -167,9 +167,13 @@ def resolve_exception(exception_id: int) -> Any:
         return _exception_page(item, form, 400)
     try:
         cases.resolve(
-            db.session, item, actor=staff(), note=form.note.data or "",
-            outcome=form.outcome.data or "", now=now(),
-        )  # fmt: skip
+            db.session,
+            item,
+            actor=staff(),
+            note=form.note.data or "",
+            outcome=form.outcome.data or "",
+            now=now(),
+        )
     except cases.AlreadyResolved as exc:
         db.session.rollback()
         return error_page(409, str(exc), back=url_for("admin.exception", exception_id=item.id))

@@ -124,9 +124,13 @@ def _no_store(response: Response) -> Response:
 @bp.errorhandler(CSRFError)
 def csrf_error(exc: CSRFError) -> Response:
     return error_page(
-        400, _("The form was too old or not sent from this site (%(reason)s). Reload the page "
-               "and try again.", reason=exc.description)
-    )  # fmt: skip
+        400,
+        _(
+            "The form was too old or not sent from this site (%(reason)s). Reload the page "
+            "and try again.",
+            reason=exc.description,
+        ),
+    )
 
 
 @bp.errorhandler(403)
@@ -155,8 +159,9 @@ def login() -> Any:
         if wait is not None:
             return _locked_out(request.form.get("email", ""), wait)
     if form.validate_on_submit():
-        staff = authenticate_staff(db.session, form.email.data or "", form.password.data or "",
-                                   now=now())  # fmt: skip
+        staff = authenticate_staff(
+            db.session, form.email.data or "", form.password.data or "", now=now()
+        )
         if staff is not None:
             _audit_login(LoginEvent.LOGIN, staff.email, staff)
             db.session.commit()
@@ -173,8 +178,14 @@ def login() -> Any:
         left = login_throttle.count_failure("staff", form.email.data or "")
         flash(_("Wrong email or password."), "error")
         if 0 < left <= login_throttle.WARN_REMAINING:
-            flash(ngettext("%(num)d attempt left before a pause.",
-                           "%(num)d attempts left before a pause.", left), "error")  # fmt: skip
+            flash(
+                ngettext(
+                    "%(num)d attempt left before a pause.",
+                    "%(num)d attempts left before a pause.",
+                    left,
+                ),
+                "error",
+            )
     return render_template("admin/login.html", form=form)
 
 
@@ -184,11 +195,14 @@ def _locked_out(email: str, wait: int) -> Response:
     minutes = max(1, round(wait / 60))
     return error_page(
         429,
-        _("Too many login attempts from this address. Wait %(minutes)d minute(s) and try "
-          "again; if you forgot your password, an administrator can set a new one "
-          "(flask admin password EMAIL).", minutes=minutes),
+        _(
+            "Too many login attempts from this address. Wait %(minutes)d minute(s) and try "
+            "again; if you forgot your password, an administrator can set a new one "
+            "(flask admin password EMAIL).",
+            minutes=minutes,
+        ),
         back=url_for("admin.login"),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/logout", methods=["POST"])

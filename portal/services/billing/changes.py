@@ -60,10 +60,16 @@ def _digits(text: str) -> str:
 
 
 def search_bills(
-    session: Session, query: str = "", *, standing: Standing | None = None,
-    open_exception: bool = False, now: datetime, rules: PayabilityRules, page: int = 1,
+    session: Session,
+    query: str = "",
+    *,
+    standing: Standing | None = None,
+    open_exception: bool = False,
+    now: datetime,
+    rules: PayabilityRules,
+    page: int = 1,
     per_page: int = 25,
-) -> Page[Bill]:  # fmt: skip
+) -> Page[Bill]:
     """Bills whose policyholder name or email, policy number, invoice or any payment code
     (live or retired) contains ``query``, in ``standing`` (the payability rule's word for
     them), with an open exception if asked; newest first."""
@@ -200,16 +206,27 @@ def create_policyholder(
     session.add(holder)
     session.flush()
     audit.record(
-        session, actor=actor, action="policyholder.create", entity="policyholder",
-        entity_id=holder.id, before=None, after=holder_snapshot(holder), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="policyholder.create",
+        entity="policyholder",
+        entity_id=holder.id,
+        before=None,
+        after=holder_snapshot(holder),
+        now=now,
+    )
     return holder
 
 
 def update_policyholder(
-    session: Session, holder: Policyholder, *, actor: StaffUser, name: str, email: str,
+    session: Session,
+    holder: Policyholder,
+    *,
+    actor: StaffUser,
+    name: str,
+    email: str,
     now: datetime,
-) -> Policyholder:  # fmt: skip
+) -> Policyholder:
     name, email = name.strip(), email.strip().lower()
     check_fields(customer_name=name, customer_email=email)
     other = _holder_with_email(session, email)
@@ -219,9 +236,15 @@ def update_policyholder(
     holder.name, holder.email = name, email
     session.flush()
     audit.record(
-        session, actor=actor, action="policyholder.update", entity="policyholder",
-        entity_id=holder.id, before=before, after=holder_snapshot(holder), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="policyholder.update",
+        entity="policyholder",
+        entity_id=holder.id,
+        before=before,
+        after=holder_snapshot(holder),
+        now=now,
+    )
     return holder
 
 
@@ -236,31 +259,56 @@ def _policy_status(status: str, rules: PayabilityRules) -> str:
 
 
 def create_policy(
-    session: Session, holder: Policyholder, *, actor: StaffUser, number: str, type: str,
-    account_name: str, status: str, rules: PayabilityRules, now: datetime,
-) -> Policy:  # fmt: skip
+    session: Session,
+    holder: Policyholder,
+    *,
+    actor: StaffUser,
+    number: str,
+    type: str,
+    account_name: str,
+    status: str,
+    rules: PayabilityRules,
+    now: datetime,
+) -> Policy:
     number, type, account_name = (v.strip() for v in (number, type, account_name))
     status = _policy_status(status, rules)
     check_fields(policy_number=number, policy_type=type, policy_account_name=account_name)
     if session.scalar(select(Policy.id).where(Policy.number == number)) is not None:
         raise InvalidFields({"policy_number": [f"Policy {number} exists already."]})
     policy = Policy(
-        policyholder=holder, number=number, type=type, account_name=account_name, status=status,
+        policyholder=holder,
+        number=number,
+        type=type,
+        account_name=account_name,
+        status=status,
         created_at=now,
-    )  # fmt: skip
+    )
     session.add(policy)
     session.flush()
     audit.record(
-        session, actor=actor, action="policy.create", entity="policy", entity_id=policy.id,
-        before=None, after=policy_snapshot(policy), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="policy.create",
+        entity="policy",
+        entity_id=policy.id,
+        before=None,
+        after=policy_snapshot(policy),
+        now=now,
+    )
     return policy
 
 
 def update_policy(
-    session: Session, policy: Policy, *, actor: StaffUser, type: str, account_name: str,
-    status: str, rules: PayabilityRules, now: datetime,
-) -> Policy:  # fmt: skip
+    session: Session,
+    policy: Policy,
+    *,
+    actor: StaffUser,
+    type: str,
+    account_name: str,
+    status: str,
+    rules: PayabilityRules,
+    now: datetime,
+) -> Policy:
     """Change a policy's type, account name or status. The number is the import's key for
     the policy, so it stays."""
     type, account_name = (v.strip() for v in (type, account_name))
@@ -270,9 +318,15 @@ def update_policy(
     policy.type, policy.account_name, policy.status = type, account_name, status
     session.flush()
     audit.record(
-        session, actor=actor, action="policy.update", entity="policy", entity_id=policy.id,
-        before=before, after=policy_snapshot(policy), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="policy.update",
+        entity="policy",
+        entity_id=policy.id,
+        before=before,
+        after=policy_snapshot(policy),
+        now=now,
+    )
     return policy
 
 
@@ -293,10 +347,19 @@ def _require_unpaid(bill: Bill, doing: str) -> None:
 
 
 def create_bill(
-    session: Session, policy: Policy, *, actor: StaffUser, invoice_number: str, amount: int,
-    due_date: date, info: str, footer_message: str, expires_at: datetime | None,
-    settings: CodeSettings, now: datetime,
-) -> Bill:  # fmt: skip
+    session: Session,
+    policy: Policy,
+    *,
+    actor: StaffUser,
+    invoice_number: str,
+    amount: int,
+    due_date: date,
+    info: str,
+    footer_message: str,
+    expires_at: datetime | None,
+    settings: CodeSettings,
+    now: datetime,
+) -> Bill:
     """A new unpaid bill on ``policy`` with a freshly generated payment code. The code expires
     at ``expires_at``, or by the import's rule (``new_code_expiry``): the end of the due date
     (WIB) plus the grace days, or for an overdue bill the grace days from today."""
@@ -309,25 +372,44 @@ def create_bill(
     expiry = expires_at or new_code_expiry(due_date, settings, now=now)
     _check_expiry(expiry, now, "expires_on")
     bill = Bill(
-        policy=policy, invoice_number=invoice_number, amount=amount, due_date=due_date,
-        state=BillState.UNPAID.value, info=info or None, footer_message=footer_message or None,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        policy=policy,
+        invoice_number=invoice_number,
+        amount=amount,
+        due_date=due_date,
+        state=BillState.UNPAID.value,
+        info=info or None,
+        footer_message=footer_message or None,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(bill)
     issue_code(session, bill, expires_at=expiry, settings=settings)
     session.flush()
     session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
     audit.record(
-        session, actor=actor, action="bill.create", entity="bill", entity_id=bill.id,
-        before=None, after=bill_snapshot(bill), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="bill.create",
+        entity="bill",
+        entity_id=bill.id,
+        before=None,
+        after=bill_snapshot(bill),
+        now=now,
+    )
     return bill
 
 
 def update_bill(
-    session: Session, bill: Bill, *, actor: StaffUser, amount: int, due_date: date, info: str,
-    footer_message: str, now: datetime,
-) -> Bill:  # fmt: skip
+    session: Session,
+    bill: Bill,
+    *,
+    actor: StaffUser,
+    amount: int,
+    due_date: date,
+    info: str,
+    footer_message: str,
+    now: datetime,
+) -> Bill:
     """Change an unpaid bill's amount, due date and receipt text (empty text: the default)."""
     _require_unpaid(bill, "edited")
     check_fields(amount=amount, info=info, footer_message=footer_message)
@@ -337,9 +419,15 @@ def update_bill(
     bill.updated_at = now
     session.flush()
     audit.record(
-        session, actor=actor, action="bill.update", entity="bill", entity_id=bill.id,
-        before=before, after=bill_snapshot(bill), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="bill.update",
+        entity="bill",
+        entity_id=bill.id,
+        before=before,
+        after=bill_snapshot(bill),
+        now=now,
+    )
     return bill
 
 
@@ -362,9 +450,15 @@ def cancel_bill(
     session.flush()
     after = bill_snapshot(bill) | {"note": reason}
     audit.record(
-        session, actor=actor, action="bill.cancel", entity="bill", entity_id=bill.id,
-        before=before, after=after, now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="bill.cancel",
+        entity="bill",
+        entity_id=bill.id,
+        before=before,
+        after=after,
+        now=now,
+    )
     return bill
 
 
@@ -390,16 +484,27 @@ def extend_code(
     bill.updated_at = now
     session.flush()
     audit.record(
-        session, actor=actor, action="bill.extend_code", entity="bill", entity_id=bill.id,
-        before=before, after=bill_snapshot(bill), now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="bill.extend_code",
+        entity="bill",
+        entity_id=bill.id,
+        before=before,
+        after=bill_snapshot(bill),
+        now=now,
+    )
     return code
 
 
 def reissue_code(
-    session: Session, bill: Bill, *, actor: StaffUser, expires_at: datetime | None,
-    settings: CodeSettings, now: datetime,
-) -> PaymentCode:  # fmt: skip
+    session: Session,
+    bill: Bill,
+    *,
+    actor: StaffUser,
+    expires_at: datetime | None,
+    settings: CodeSettings,
+    now: datetime,
+) -> PaymentCode:
     """Retire the bill's live code and issue a new one. The old code then answers
     ``billing_not_found`` and is never issued again (codes are never deleted)."""
     _require_unpaid(bill, "given a new payment code")
@@ -414,7 +519,13 @@ def reissue_code(
     session.flush()
     session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
     audit.record(
-        session, actor=actor, action="bill.reissue_code", entity="bill", entity_id=bill.id,
-        before=before, after=bill_snapshot(bill) | {"retired_code": old.code}, now=now,
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="bill.reissue_code",
+        entity="bill",
+        entity_id=bill.id,
+        before=before,
+        after=bill_snapshot(bill) | {"retired_code": old.code},
+        now=now,
+    )
     return new

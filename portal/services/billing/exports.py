@@ -37,14 +37,34 @@ PAYMENTS_FEED = "payments"
 STATES = tuple(s.value for s in BillState)
 
 BILL_HEADER = (
-    "invoice_number", "policy_number", "policy_type", "policy_status", "customer_name",
-    "customer_email", "amount", "due_date", "state", "payment_code", "expires_at", "info",
+    "invoice_number",
+    "policy_number",
+    "policy_type",
+    "policy_status",
+    "customer_name",
+    "customer_email",
+    "amount",
+    "due_date",
+    "state",
+    "payment_code",
+    "expires_at",
+    "info",
     "footer_message",
-)  # fmt: skip
+)
 PAYMENT_HEADER = (
-    "payment_id", "invoice_number", "policy_number", "payment_code", "amount", "paid_at",
-    "recorded_at", "agent_id", "agent_store_id", "agent_trx_id", "source", "late",
-)  # fmt: skip
+    "payment_id",
+    "invoice_number",
+    "policy_number",
+    "payment_code",
+    "amount",
+    "paid_at",
+    "recorded_at",
+    "agent_id",
+    "agent_store_id",
+    "agent_trx_id",
+    "source",
+    "late",
+)
 
 
 def _moment(value: datetime | None) -> str:
@@ -70,11 +90,20 @@ def bills_table(session: Session, states: Sequence[str] = ()) -> Table:
         streamed = statement.execution_options(yield_per=1000)
         for bill, policy, holder, code in session.execute(streamed):
             yield (
-                bill.invoice_number, policy.number, policy.type, policy.status, holder.name,
-                holder.email, bill.amount, bill.due_date.isoformat(), bill.state,
-                code.code if code else None, _moment(code.expires_at if code else None),
-                bill.info, bill.footer_message,
-            )  # fmt: skip
+                bill.invoice_number,
+                policy.number,
+                policy.type,
+                policy.status,
+                holder.name,
+                holder.email,
+                bill.amount,
+                bill.due_date.isoformat(),
+                bill.state,
+                code.code if code else None,
+                _moment(code.expires_at if code else None),
+                bill.info,
+                bill.footer_message,
+            )
 
     return Table(title="Bills", header=BILL_HEADER, rows=rows())
 
@@ -90,11 +119,19 @@ def _payments_query() -> Select[Payment, str, str]:
 
 def _payment_row(payment: Payment, invoice: str, policy_number: str) -> tuple[Cell, ...]:
     return (
-        payment.id, invoice, policy_number, payment.payment_code, payment.amount,
-        _moment(payment.paid_at), _moment(payment.recorded_at), payment.agent_id,
-        payment.agent_store_id, payment.agent_trx_id, payment.source,
+        payment.id,
+        invoice,
+        policy_number,
+        payment.payment_code,
+        payment.amount,
+        _moment(payment.paid_at),
+        _moment(payment.recorded_at),
+        payment.agent_id,
+        payment.agent_store_id,
+        payment.agent_trx_id,
+        payment.source,
         "yes" if payment.late else "no",
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,10 +48,17 @@ def bill_record(
         return None
     refused = bill_refusal(bill, now=now, rules=rules)
     code = bill.current_code
-    why = reason(
-        refused, rules=rules, policy_status=bill.policy.status, amount=bill.amount,
-        expires_at=code.expires_at if code is not None else None,
-    ) if refused is not None else None  # fmt: skip
+    why = (
+        reason(
+            refused,
+            rules=rules,
+            policy_status=bill.policy.status,
+            amount=bill.amount,
+            expires_at=code.expires_at if code is not None else None,
+        )
+        if refused is not None
+        else None
+    )
     codes = [c.code for c in bill.payment_codes]
     notifications = session.scalars(
         select(ReceivedNotification)

@@ -293,8 +293,9 @@ def payments_report(session: Session, start: date, end: date) -> PaymentsReport:
         raise ValueError("the end date is before the start date")
     since, until = wib_day_bounds(start, end)
     lines = _payment_lines(session, since, until) + _held_lines(session, since, until)
-    lines.sort(key=lambda line: (line.paid_at, not line.applied, line.payment_id or 0,
-                                 line.exception_ids))  # fmt: skip
+    lines.sort(
+        key=lambda line: (line.paid_at, not line.applied, line.payment_id or 0, line.exception_ids)
+    )
     return PaymentsReport(
         start=start,
         end=end,
@@ -307,10 +308,23 @@ def payments_report(session: Session, start: date, end: date) -> PaymentsReport:
 
 
 HEADER = (
-    "paid_at_wib", "state", "kind", "invoice_number", "payment_code", "amount", "customer_name",
-    "policy_number", "chain", "agent_id", "agent_store_id", "agent_trx_id", "source", "late",
-    "payment_id", "exception_ids",
-)  # fmt: skip
+    "paid_at_wib",
+    "state",
+    "kind",
+    "invoice_number",
+    "payment_code",
+    "amount",
+    "customer_name",
+    "policy_number",
+    "chain",
+    "agent_id",
+    "agent_store_id",
+    "agent_trx_id",
+    "source",
+    "late",
+    "payment_id",
+    "exception_ids",
+)
 
 
 def report_table(report: PaymentsReport) -> Table:
