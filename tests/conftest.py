@@ -158,10 +158,10 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
-def runner(app: Flask) -> Iterator[Any]:
-    """The app's CLI runner, in an app context: ``flask`` runs every command in one."""
-    with app.app_context():
-        yield app.test_cli_runner()
+def runner(app: Flask, session: Session) -> Any:
+    """The app's CLI runner. ``flask`` runs every command in an app context: here the one the
+    ``session`` fixture holds, so a command, the requests and the test share one session."""
+    return app.test_cli_runner()
 
 
 @pytest.fixture(scope="session")
