@@ -188,6 +188,30 @@ def bill_snapshot(bill: Bill) -> dict[str, Any]:
     }
 
 
+def _audit(
+    session: Session,
+    actor: StaffUser,
+    action: str,
+    entity_id: int,
+    before: audit.Snapshot | None,
+    after: audit.Snapshot | None,
+    now: datetime,
+) -> None:
+    """The change's audit row, written with it: the record is the action's first word
+    (``bill.cancel`` is about a bill)."""
+    entity = action.split(".", 1)[0]
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        now=now,
+    )
+
+
 # Policyholders.
 
 
@@ -205,16 +229,7 @@ def create_policyholder(
     holder = Policyholder(name=name, email=email, created_at=now)
     session.add(holder)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="policyholder.create",
-        entity="policyholder",
-        entity_id=holder.id,
-        before=None,
-        after=holder_snapshot(holder),
-        now=now,
-    )
+    _audit(session, actor, "policyholder.create", holder.id, None, holder_snapshot(holder), now)
     return holder
 
 
@@ -235,16 +250,7 @@ def update_policyholder(
     before = holder_snapshot(holder)
     holder.name, holder.email = name, email
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="policyholder.update",
-        entity="policyholder",
-        entity_id=holder.id,
-        before=before,
-        after=holder_snapshot(holder),
-        now=now,
-    )
+    _audit(session, actor, "policyholder.update", holder.id, before, holder_snapshot(holder), now)
     return holder
 
 
@@ -285,16 +291,7 @@ def create_policy(
     )
     session.add(policy)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="policy.create",
-        entity="policy",
-        entity_id=policy.id,
-        before=None,
-        after=policy_snapshot(policy),
-        now=now,
-    )
+    _audit(session, actor, "policy.create", policy.id, None, policy_snapshot(policy), now)
     return policy
 
 
@@ -317,16 +314,7 @@ def update_policy(
     before = policy_snapshot(policy)
     policy.type, policy.account_name, policy.status = type, account_name, status
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="policy.update",
-        entity="policy",
-        entity_id=policy.id,
-        before=before,
-        after=policy_snapshot(policy),
-        now=now,
-    )
+    _audit(session, actor, "policy.update", policy.id, before, policy_snapshot(policy), now)
     return policy
 
 
@@ -386,16 +374,7 @@ def create_bill(
     issue_code(session, bill, expires_at=expiry, settings=settings)
     session.flush()
     session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
-    audit.record(
-        session,
-        actor=actor,
-        action="bill.create",
-        entity="bill",
-        entity_id=bill.id,
-        before=None,
-        after=bill_snapshot(bill),
-        now=now,
-    )
+    _audit(session, actor, "bill.create", bill.id, None, bill_snapshot(bill), now)
     return bill
 
 
@@ -418,16 +397,7 @@ def update_bill(
     bill.info, bill.footer_message = info or None, footer_message or None
     bill.updated_at = now
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="bill.update",
-        entity="bill",
-        entity_id=bill.id,
-        before=before,
-        after=bill_snapshot(bill),
-        now=now,
-    )
+    _audit(session, actor, "bill.update", bill.id, before, bill_snapshot(bill), now)
     return bill
 
 
@@ -449,16 +419,7 @@ def cancel_bill(
     bill.updated_at = now
     session.flush()
     after = bill_snapshot(bill) | {"note": reason}
-    audit.record(
-        session,
-        actor=actor,
-        action="bill.cancel",
-        entity="bill",
-        entity_id=bill.id,
-        before=before,
-        after=after,
-        now=now,
-    )
+    _audit(session, actor, "bill.cancel", bill.id, before, after, now)
     return bill
 
 
@@ -483,16 +444,7 @@ def extend_code(
     code.expires_at = expires_at
     bill.updated_at = now
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="bill.extend_code",
-        entity="bill",
-        entity_id=bill.id,
-        before=before,
-        after=bill_snapshot(bill),
-        now=now,
-    )
+    _audit(session, actor, "bill.extend_code", bill.id, before, bill_snapshot(bill), now)
     return code
 
 
@@ -518,14 +470,13 @@ def reissue_code(
     bill.updated_at = now
     session.flush()
     session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
-    audit.record(
+    _audit(
         session,
-        actor=actor,
-        action="bill.reissue_code",
-        entity="bill",
-        entity_id=bill.id,
-        before=before,
-        after=bill_snapshot(bill) | {"retired_code": old.code},
-        now=now,
+        actor,
+        "bill.reissue_code",
+        bill.id,
+        before,
+        bill_snapshot(bill) | {"retired_code": old.code},
+        now,
     )
     return new
