@@ -86,12 +86,7 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
     )
     return {
         "accepted": report.ok,
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "skipped": report.skipped,
-        "conflicts": report.conflicts,
+        **report.tallies(),
         "page": f"{ADMIN_PREFIX}/import/checked/{progress.run_id}",
         "details": {
             "filename": filename,
@@ -194,12 +189,7 @@ def apply_import_job(progress: Progress, run_id: int) -> dict[str, Any]:
     )
     return {
         "accepted": True,
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "skipped": report.skipped,
-        "conflicts": report.conflicts,
+        **report.tallies(),
         "page": page,
     }
 

@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validates
-from sqlalchemy import and_, insert, select, text, update
+from sqlalchemy import Result, and_, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.models import (
@@ -231,6 +231,17 @@ class ImportReport:
         return summarise(
             (n.kind.value, NOTE_TEXTS[n.kind], n.line, n.invoice_number) for n in self.notes
         )
+
+    def tallies(self) -> dict[str, int]:
+        """What the rows came to, by name: for job results and the audit log."""
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "conflicts": self.conflicts,
+        }
 
     def counts(self) -> str:
         return (
@@ -525,6 +536,26 @@ class _Plan:
     conflicts: list[tuple[int, _Bill, str]] = field(default_factory=list)
 
 
+def _policies_named(
+    session: Session, numbers: Iterable[str]
+) -> Result[int, str, str, str, str, int, str, str]:
+    """The policies with these numbers, with their policyholders' id, email and name."""
+    return session.execute(
+        select(
+            Policy.id,
+            Policy.number,
+            Policy.type,
+            Policy.account_name,
+            Policy.status,
+            Policyholder.id,
+            Policyholder.email,
+            Policyholder.name,
+        )
+        .join(Policyholder, Policyholder.id == Policy.policyholder_id)
+        .where(Policy.number.in_(numbers))
+    )
+
+
 class _Importer:
     def __init__(
         self, session: Session, settings: CodeSettings, now: datetime, report: ImportReport
@@ -557,21 +588,9 @@ class _Importer:
             )
         }
         policies: dict[str, _Policy] = {}
-        policy_rows = session.execute(
-            select(
-                Policy.id,
-                Policy.number,
-                Policy.type,
-                Policy.account_name,
-                Policy.status,
-                Policyholder.id,
-                Policyholder.email,
-                Policyholder.name,
-            )
-            .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-            .where(Policy.number.in_(numbers))
-        )
-        for pid, number, type_, account, status, hid, email, name in policy_rows:
+        for pid, number, type_, account, status, hid, email, name in _policies_named(
+            session, numbers
+        ):
             holder = holders.get(email) or _Holder(hid, email, name)
             policies[number] = _Policy(pid, number, type_, account, status, holder)
         bill_query = (
@@ -603,19 +622,8 @@ class _Importer:
             if number not in policies:
                 missing_policies.add(number)
         if missing_policies:  # the bill's own policy, when the row names another one
-            for pid, number, type_, account, status, hid, email, name in session.execute(
-                select(
-                    Policy.id,
-                    Policy.number,
-                    Policy.type,
-                    Policy.account_name,
-                    Policy.status,
-                    Policyholder.id,
-                    Policyholder.email,
-                    Policyholder.name,
-                )
-                .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-                .where(Policy.number.in_(missing_policies))
+            for pid, number, type_, account, status, hid, email, name in _policies_named(
+                session, missing_policies
             ):
                 policies[number] = _Policy(
                     pid, number, type_, account, status, _Holder(hid, email, name)
@@ -1203,12 +1211,7 @@ def apply_import(
         after={
             "filename": filename,
             "sha256": run.sha256,
-            "rows": report.rows,
-            "created": report.created,
-            "updated": report.updated,
-            "unchanged": report.unchanged,
-            "skipped": report.skipped,
-            "conflicts": report.conflicts,
+            **report.tallies(),
             "policyholders_created": report.policyholders_created,
             "policies_created": report.policies_created,
             "completes_run_id": report.completes_run_id,
