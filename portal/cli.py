@@ -92,9 +92,16 @@ def import_command(bill_file: str) -> None:
             time.sleep(pause)
 
     try:
-        report = apply_import(db.session, run.id, now=now, settings=code_settings(),
-                              policy_statuses=policy_statuses(),
-                              commit=commit, progress=progress, clock=clock)  # fmt: skip
+        report = apply_import(
+            db.session,
+            run.id,
+            now=now,
+            settings=code_settings(),
+            policy_statuses=policy_statuses(),
+            commit=commit,
+            progress=progress,
+            clock=clock,
+        )
     finally:
         if bars:
             bars[0].render_finish()
@@ -108,7 +115,7 @@ def import_command(bill_file: str) -> None:
 def _write_export(data: bytes, output: str) -> str:
     """Write the file whole or not at all (a temporary file renamed into place)."""
     if output == "-":
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.buffer.write(data)
         return "standard output"
     target = Path(output)
     partial = target.with_name(f".{target.name}.partial")
@@ -118,18 +125,28 @@ def _write_export(data: bytes, output: str) -> str:
 
 
 FORMAT_OPTION = click.option(
-    "--format", "file_format", type=click.Choice(FORMATS), default="csv", show_default=True,
+    "--format",
+    "file_format",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
     help="CSV (UTF-8 with BOM) or an Excel workbook.",
-)  # fmt: skip
+)
 OUTPUT_OPTION = click.option(
-    "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
     help="File to write (- for standard output); default: <kind>-<time WIB>.<format> here.",
-)  # fmt: skip
+)
 
 
 @bills_cli.command("export")
-@click.option("--state", "states", multiple=True, type=click.Choice(exports.STATES),
-              help="Only bills in this state (repeatable); default: every bill.")  # fmt: skip
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(exports.STATES),
+    help="Only bills in this state (repeatable); default: every bill.",
+)
 @FORMAT_OPTION
 @OUTPUT_OPTION
 def bills_export_command(states: tuple[str, ...], file_format: str, output: str | None) -> None:
@@ -184,13 +201,24 @@ payments_cli = click.Group("payments", help="Payments received through DOKU.")
     type=click.DateTime(["%Y-%m-%d"]),
     help="Last day (WIB), YYYY-MM-DD, included.",
 )
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
-              help="Also write every payment to this CSV file.")  # fmt: skip
-@click.option("--format", "file_format", type=click.Choice(spreadsheets.FORMATS),
-              help="Write every payment as csv or xlsx (to --output, or a file named after "
-              "the days).")  # fmt: skip
-@click.option("--output", "output_path", type=click.Path(dir_okay=False, writable=True),
-              help="The file --format writes.")  # fmt: skip
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write every payment to this CSV file.",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(spreadsheets.FORMATS),
+    help="Write every payment as csv or xlsx (to --output, or a file named after the days).",
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="The file --format writes.",
+)
 def report_command(
     start: datetime,
     end: datetime,
@@ -269,9 +297,12 @@ def _write(path: str, content: bytes, count: int) -> None:
 @FORMAT_OPTION
 @OUTPUT_OPTION
 def payments_export_command(
-    since_last: bool, start: datetime | None, end: datetime | None, file_format: str,
+    since_last: bool,
+    start: datetime | None,
+    end: datetime | None,
+    file_format: str,
     output: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Payments for the core system: each exactly once with --since-last, or a period again."""
     if since_last == bool(start or end):
         raise click.UsageError("Give either --since-last or --from and --to.")
@@ -293,11 +324,15 @@ def payments_export_command(
         raise
     db.session.commit()
     if export.count:
-        click.echo(f"Wrote {export.count} payment(s) (ids {export.first_id} to "
-                   f"{export.last_id}) to {where}.", err=True)  # fmt: skip
+        click.echo(
+            f"Wrote {export.count} payment(s) (ids {export.first_id} to "
+            f"{export.last_id}) to {where}.",
+            err=True,
+        )
     else:
-        click.echo(f"No {'new ' if since_last else ''}payments; wrote an empty file to {where}.",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"No {'new ' if since_last else ''}payments; wrote an empty file to {where}.", err=True
+        )
 
 
 def _echo_totals(totals: list[Total]) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, request_started
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -35,6 +36,30 @@ BASE_CONFIG: dict[str, Any] = {
     # Jobs run at once, in-process (tests/jobs/test_consumer.py also runs the real consumer).
     "JOBS_IMMEDIATE": True,
 }
+
+
+def _fresh_request_globals(sender: Flask, **_: Any) -> None:
+    """Each request starts with an empty ``g``, as in production.
+
+    While a test holds an app context (the ``session`` fixture), Flask runs the test client's
+    requests in that context, so without this they would share its ``g``, where Flask-Login
+    keeps the user and Flask-WTF the CSRF token: the cookies would no longer decide who is
+    logged in. The database session stays shared on purpose: a test sees what a request
+    wrote, and on SQLite nothing waits for a lock the test itself holds.
+    """
+    for name in list(vars(g)):
+        delattr(g, name)
+
+
+# Seconds a test marked ``live`` may take (real servers, a browser); the rest get pyproject's
+# ``timeout``.
+LIVE_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("live") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(LIVE_TIMEOUT))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,6 +109,7 @@ def make_app(database_url_for_tests: str, tmp_path_factory: pytest.TempPathFacto
     def build(**overrides: Any) -> Flask:
         config = {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url_for_tests, **overrides}
         app = create_app(config)
+        request_started.connect(_fresh_request_globals, app)
         apps.append(app)
         return app
 
@@ -105,9 +131,10 @@ def _migrated_app(make_app: Any) -> Flask:
 def app(_migrated_app: Flask) -> Iterator[Flask]:
     """The session's app, emptied after each test.
 
-    pytest-flask keeps a request context of this app pushed during every test that uses it,
-    so requests from its own test client share one ``g``, one database session and one
-    logged-in user. Tests of logins and pages use an app from ``make_app()`` instead.
+    No request context stays pushed during a test (the suite does not use pytest-flask, which
+    pushes one for the whole test), and every request of the test client starts with a fresh
+    ``g`` (``_fresh_request_globals``), so the cookies decide who is logged in, for every app
+    the tests build. Code a test runs outside a request asks for ``session`` (an app context).
     """
     yield _migrated_app
     with _migrated_app.app_context():
@@ -115,6 +142,11 @@ def app(_migrated_app: Flask) -> Iterator[Flask]:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
 
 
 @pytest.fixture
@@ -126,7 +158,9 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
-def runner(app: Flask) -> Any:
+def runner(app: Flask, session: Session) -> Any:
+    """The app's CLI runner. ``flask`` runs every command in an app context: here the one the
+    ``session`` fixture holds, so a command, the requests and the test share one session."""
     return app.test_cli_runner()
 
 

@@ -188,3 +188,16 @@ def notification_body_for(
 
 def notify(client: FlaskClient, body: bytes, **sign: Any) -> TestResponse:
     return post_signed(client, NOTIFICATION_TARGET, body, **sign)
+
+
+# ``next`` targets that would take a redirect off the site (portal.web.safe_next refuses them).
+OFF_SITE_TARGETS = (
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "http:/evil.example",
+    "/\t/evil.example",
+    "payments",
+)

@@ -43,3 +43,11 @@ def test_every_repository_file_the_readme_names_exists() -> None:
     assert "deploy/portal-jobs.service" in concrete  # the pattern finds what it should
     missing = sorted(path for path in concrete if not (ROOT / path).exists())
     assert missing == []
+
+
+def test_the_files_readme_links_to_are_in_the_repository() -> None:
+    """The protocol notes README cites are the project's own page, not a file elsewhere."""
+    links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", README)
+    assert "docs/protocol.md" in links
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert missing == []

@@ -13,8 +13,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.admin import bp
-from portal.admin.common import FIRST_DAY, LAST_DAY, now, page_arg
-from portal.admin.routes import error_page
+from portal.admin.common import FIRST_DAY, LAST_DAY, error_page, now, page_arg
 from portal.extensions import db
 from portal.models import AuditEntry
 from portal.services.accounts import audit
@@ -39,9 +38,12 @@ MONEY_FIELDS = frozenset({"amount"})  # whole rupiah, shown as staff read money
 def _within_days(form: FlaskForm, field: Any) -> None:
     if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
         raise ValidationError(
-            _("Give a day between %(first)s and %(last)s.", first=FIRST_DAY.isoformat(),
-              last=LAST_DAY.isoformat())
-        )  # fmt: skip
+            _(
+                "Give a day between %(first)s and %(last)s.",
+                first=FIRST_DAY.isoformat(),
+                last=LAST_DAY.isoformat(),
+            )
+        )
 
 
 class AuditFilterForm(FlaskForm):
@@ -114,16 +116,15 @@ def record_link(entry: AuditEntry) -> str | None:
     if entity not in RECORD_PAGES or not str(key or "").isdigit():
         return None
     endpoint, argument = RECORD_PAGES[entity]
-    return url_for(endpoint, **{argument: int(str(key))})
+    values: dict[str, Any] = {argument: int(str(key))}
+    return url_for(endpoint, **values)
 
 
 def _filter_form() -> AuditFilterForm:
     form = AuditFilterForm(formdata=request.args)
     any_choice = ("", _("any"))
     form.action.choices = [any_choice, *((a, a) for a in audit.actions(db.session))]
-    form.entity.choices = [
-        any_choice, *((e, entity_name(e)) for e in audit.entities(db.session))
-    ]  # fmt: skip
+    form.entity.choices = [any_choice, *((e, entity_name(e)) for e in audit.entities(db.session))]
     return form
 
 

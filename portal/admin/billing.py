@@ -4,7 +4,8 @@ replace its payment code; send a policyholder's activation link."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import date
+from typing import Any, TypedDict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,11 +15,15 @@ from werkzeug.wrappers import Response
 
 from portal.admin import bp
 from portal.admin.common import (
-    end_of_day_wib,
+    effective_defaults,
+    error_page,
+    footer_preview,
     now,
     page_arg,
-    show_field_errors,
+    required,
     staff,
+    submit_action,
+    submit_form,
     write_required,
 )
 from portal.admin.forms import (
@@ -32,18 +37,15 @@ from portal.admin.forms import (
     PolicyholderForm,
     ReissueForm,
 )
-from portal.admin.receipts import effective_defaults, footer_preview
-from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.jobs.mail import send_activation_link
 from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
 from portal.services.accounts import audit
 from portal.services.billing import changes
-from portal.services.billing.changes import BillingError, BillLocked
 from portal.services.billing.payability import PayabilityRules, Standing, standing
+from portal.services.billing.payment_codes import WIB, end_of_day_wib
 from portal.services.billing.record import bill_record, open_exception_counts
 from portal.services.billing.statements import bill_refusal
-from portal.services.billing.validation import InvalidFields
 from portal.web import code_settings
 
 
@@ -89,9 +91,14 @@ def bills() -> str:
     open_exception = request.args.get("exceptions") == "open"
     moment, rules = now(), payability_rules()
     found = changes.search_bills(
-        db.session, query, standing=wanted, open_exception=open_exception, now=moment,
-        rules=rules, page=page_arg(),
-    )  # fmt: skip
+        db.session,
+        query,
+        standing=wanted,
+        open_exception=open_exception,
+        now=moment,
+        rules=rules,
+        page=page_arg(),
+    )
     return render_template(
         "admin/bills.html",
         page=found,
@@ -124,9 +131,8 @@ def bill(bill_id: int) -> str:
     )
 
 
-def _refused(item: Bill, exc: BillingError) -> Response:
-    db.session.rollback()
-    return error_page(409, str(exc), back=url_for("admin.bill", bill_id=item.id))
+def _bill_page(item: Bill) -> str:
+    return url_for("admin.bill", bill_id=item.id)
 
 
 @bp.route("/bills/<int:bill_id>/edit", methods=["GET", "POST"])
@@ -136,39 +142,59 @@ def edit_bill(bill_id: int) -> Any:
     if item.state != BillState.UNPAID:
         return error_page(
             409,
-            _("Bill %(invoice)s is %(state)s; it cannot be edited.",
-              invoice=item.invoice_number, state=item.state),
-            back=url_for("admin.bill", bill_id=item.id),
-        )  # fmt: skip
+            _(
+                "Bill %(invoice)s is %(state)s; it cannot be edited.",
+                invoice=item.invoice_number,
+                state=item.state,
+            ),
+            back=_bill_page(item),
+        )
     form = BillEditForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.amount.data = str(item.amount)
         form.info.data = item.info or ""
         form.footer_message.data = item.footer_message or ""
+    if request.form.get("action") != "preview":
+        saved = submit_form(
+            form,
+            lambda: changes.update_bill(
+                db.session, item, actor=staff(), now=now(), **_bill_fields(form)
+            ),
+            lambda bill: (
+                _("Bill %(invoice)s saved.", invoice=bill.invoice_number),
+                _bill_page(bill),
+            ),
+            back=_bill_page(item),
+        )
+        if saved is not None:
+            return saved
+    return _bill_form(form, bill=item, policy=item.policy)
+
+
+class _BillFields(TypedDict):
+    amount: int
+    due_date: date
+    info: str
+    footer_message: str
+
+
+def _bill_fields(form: BillEditForm) -> _BillFields:
+    """What a new bill and an edited one share, as the form read it (validated)."""
+    return _BillFields(
+        amount=int(form.amount.data or 0),
+        due_date=required(form.due_date.data),
+        info=form.info.data or "",
+        footer_message=form.footer_message.data or "",
+    )
+
+
+def _bill_form(form: BillEditForm, *, bill: Bill | None, policy: Policy) -> str:
     default_footer = effective_defaults().footer_message
-    previewing = request.form.get("action") == "preview"
-    if not previewing and form.validate_on_submit():
-        assert form.due_date.data is not None
-        try:
-            changes.update_bill(
-                db.session, item, actor=staff(), amount=int(form.amount.data or 0),
-                due_date=form.due_date.data, info=form.info.data or "",
-                footer_message=form.footer_message.data or "", now=now(),
-            )  # fmt: skip
-        except BillLocked as exc:
-            return _refused(item, exc)
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Bill %(invoice)s saved.", invoice=item.invoice_number), "success")
-            return redirect(url_for("admin.bill", bill_id=item.id))
     return render_template(
         "admin/bill_form.html",
         form=form,
-        bill=item,
-        policy=item.policy,
+        bill=bill,
+        policy=policy,
         preview=footer_preview(form.footer_message.data or default_footer),
         default_footer=default_footer,
     )
@@ -179,102 +205,100 @@ def edit_bill(bill_id: int) -> Any:
 def new_bill(policy_id: int) -> Any:
     policy = db.get_or_404(Policy, policy_id)
     form = BillForm()
-    default_footer = effective_defaults().footer_message
-    previewing = request.form.get("action") == "preview"
-    if not previewing and form.validate_on_submit():
-        assert form.due_date.data is not None
+    if request.form.get("action") != "preview":
         expires = form.expires_on.data
-        try:
-            item = changes.create_bill(
-                db.session, policy, actor=staff(), invoice_number=form.invoice_number.data or "",
-                amount=int(form.amount.data or 0), due_date=form.due_date.data,
-                info=form.info.data or "", footer_message=form.footer_message.data or "",
+        saved = submit_form(
+            form,
+            lambda: changes.create_bill(
+                db.session,
+                policy,
+                actor=staff(),
+                invoice_number=form.invoice_number.data or "",
                 expires_at=end_of_day_wib(expires) if expires else None,
-                settings=code_settings(), now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Bill %(invoice)s created.", invoice=item.invoice_number), "success")
-            return redirect(url_for("admin.bill", bill_id=item.id))
-    return render_template(
-        "admin/bill_form.html",
-        form=form,
-        bill=None,
-        policy=policy,
-        preview=footer_preview(form.footer_message.data or default_footer),
-        default_footer=default_footer,
-    )
+                settings=code_settings(),
+                now=now(),
+                **_bill_fields(form),
+            ),
+            lambda bill: (
+                _("Bill %(invoice)s created.", invoice=bill.invoice_number),
+                _bill_page(bill),
+            ),
+        )
+        if saved is not None:
+            return saved
+    return _bill_form(form, bill=None, policy=policy)
 
 
 @bp.route("/bills/<int:bill_id>/cancel", methods=["POST"])
 @write_required
-def cancel_bill(bill_id: int) -> Any:
+def cancel_bill(bill_id: int) -> Response:
     item = db.get_or_404(Bill, bill_id)
     form = CancelForm()
-    if not form.validate_on_submit():
-        return error_page(400, " ".join(str(e) for es in form.errors.values() for e in es))
-    try:
-        changes.cancel_bill(db.session, item, actor=staff(), note=form.note.data or "",
-                                  now=now())  # fmt: skip
-    except BillingError as exc:
-        return _refused(item, exc)
-    except InvalidFields as exc:
-        db.session.rollback()
-        return error_page(400, str(exc), back=url_for("admin.bill", bill_id=item.id))
-    db.session.commit()
-    flash(_("Bill %(invoice)s is cancelled; the till now declines its code.",
-            invoice=item.invoice_number), "success")  # fmt: skip
-    return redirect(url_for("admin.bill", bill_id=item.id))
+    return submit_action(
+        form,
+        lambda: changes.cancel_bill(
+            db.session, item, actor=staff(), note=form.note.data or "", now=now()
+        ),
+        lambda bill: (
+            _(
+                "Bill %(invoice)s is cancelled; the till now declines its code.",
+                invoice=bill.invoice_number,
+            ),
+            _bill_page(bill),
+        ),
+        back=_bill_page(item),
+    )
 
 
 @bp.route("/bills/<int:bill_id>/extend", methods=["POST"])
 @write_required
-def extend_code(bill_id: int) -> Any:
+def extend_code(bill_id: int) -> Response:
     item = db.get_or_404(Bill, bill_id)
     form = ExpiryForm()
-    if not form.validate_on_submit() or form.expires_on.data is None:
-        return error_page(400, _("Give the date the code stays valid until."),
-                          back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
-    try:
-        code = changes.extend_code(db.session, item, actor=staff(),
-                                         expires_at=end_of_day_wib(form.expires_on.data),
-                                         now=now())  # fmt: skip
-    except InvalidFields as exc:
-        return _refused(item, BillingError(" ".join(p for ps in exc.errors.values() for p in ps)))
-    except BillingError as exc:
-        return _refused(item, exc)
-    db.session.commit()
-    flash(_("Payment code %(code)s is valid until %(until)s WIB.", code=code.code,
-            until=form.expires_on.data.isoformat() + " 23:59"), "success")  # fmt: skip
-    return redirect(url_for("admin.bill", bill_id=item.id))
+    return submit_action(
+        form,
+        lambda: changes.extend_code(
+            db.session,
+            item,
+            actor=staff(),
+            expires_at=end_of_day_wib(required(form.expires_on.data)),
+            now=now(),
+        ),
+        lambda code: (
+            _(
+                "Payment code %(code)s is valid until %(until)s WIB.",
+                code=code.code,
+                until=code.expires_at.astimezone(WIB).strftime("%Y-%m-%d %H:%M"),
+            ),
+            _bill_page(item),
+        ),
+        back=_bill_page(item),
+        invalid_status=409,
+    )
 
 
 @bp.route("/bills/<int:bill_id>/reissue", methods=["POST"])
 @write_required
-def reissue_code(bill_id: int) -> Any:
+def reissue_code(bill_id: int) -> Response:
     item = db.get_or_404(Bill, bill_id)
     form = ReissueForm()
-    if not form.validate_on_submit():
-        return error_page(400, " ".join(e for es in form.errors.values() for e in es),
-                          back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
-    expires = form.expires_on.data
-    try:
-        code = changes.reissue_code(
-            db.session, item, actor=staff(),
-            expires_at=end_of_day_wib(expires) if expires else None,
-            settings=code_settings(), now=now(),
-        )  # fmt: skip
-    except InvalidFields as exc:
-        return _refused(item, BillingError(" ".join(p for ps in exc.errors.values() for p in ps)))
-    except BillingError as exc:
-        return _refused(item, exc)
-    db.session.commit()
-    flash(_("New payment code %(code)s issued; the old one no longer works.", code=code.code),
-          "success")  # fmt: skip
-    return redirect(url_for("admin.bill", bill_id=item.id))
+    return submit_action(
+        form,
+        lambda: changes.reissue_code(
+            db.session,
+            item,
+            actor=staff(),
+            expires_at=end_of_day_wib(form.expires_on.data) if form.expires_on.data else None,
+            settings=code_settings(),
+            now=now(),
+        ),
+        lambda code: (
+            _("New payment code %(code)s issued; the old one no longer works.", code=code.code),
+            _bill_page(item),
+        ),
+        back=_bill_page(item),
+        invalid_status=409,
+    )
 
 
 # Policyholders.
@@ -301,44 +325,39 @@ def policyholder(holder_id: int) -> str:
 @bp.route("/policyholders/new", methods=["GET", "POST"])
 @write_required
 def new_policyholder() -> Any:
-    form = PolicyholderForm()
-    if form.validate_on_submit():
-        try:
-            holder = changes.create_policyholder(
-                db.session, actor=staff(), name=form.customer_name.data or "",
-                email=form.customer_email.data or "", now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policyholder %(name)s created.", name=holder.name), "success")
-            return redirect(url_for("admin.policyholder", holder_id=holder.id))
-    return render_template("admin/policyholder_form.html", form=form, holder=None)
+    return _policyholder_form(None)
 
 
 @bp.route("/policyholders/<int:holder_id>/edit", methods=["GET", "POST"])
 @write_required
 def edit_policyholder(holder_id: int) -> Any:
-    holder = db.get_or_404(Policyholder, holder_id)
+    return _policyholder_form(db.get_or_404(Policyholder, holder_id))
+
+
+def _policyholder_form(holder: Policyholder | None) -> Any:
+    """The policyholder form: a new policyholder, or changes to ``holder``."""
     form = PolicyholderForm()
-    if request.method == "GET":
+    if holder is not None and request.method == "GET":
         form.customer_name.data, form.customer_email.data = holder.name, holder.email
-    if form.validate_on_submit():
-        try:
-            changes.update_policyholder(
-                db.session, holder, actor=staff(), name=form.customer_name.data or "",
-                email=form.customer_email.data or "", now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policyholder %(name)s saved.", name=holder.name), "success")
-            return redirect(url_for("admin.policyholder", holder_id=holder.id))
-    return render_template("admin/policyholder_form.html", form=form, holder=holder)
+
+    def change() -> Policyholder:
+        name, email = form.customer_name.data or "", form.customer_email.data or ""
+        if holder is None:
+            return changes.create_policyholder(
+                db.session, actor=staff(), name=name, email=email, now=now()
+            )
+        return changes.update_policyholder(
+            db.session, holder, actor=staff(), name=name, email=email, now=now()
+        )
+
+    def done(saved: Policyholder) -> tuple[str, str]:
+        message = (
+            "Policyholder %(name)s created." if holder is None else "Policyholder %(name)s saved."
+        )
+        return _(message, name=saved.name), url_for("admin.policyholder", holder_id=saved.id)
+
+    response = submit_form(form, change, done)
+    return response or render_template("admin/policyholder_form.html", form=form, holder=holder)
 
 
 @bp.route("/policyholders/<int:holder_id>/activation", methods=["POST"])
@@ -349,14 +368,26 @@ def send_activation(holder_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         return error_page(400, back=back)
     if holder.activated_at is not None:
-        flash(_("%(email)s has activated the account already; they can reset their password "
-                "from the login page.", email=holder.email), "error")  # fmt: skip
+        flash(
+            _(
+                "%(email)s has activated the account already; they can reset their password "
+                "from the login page.",
+                email=holder.email,
+            ),
+            "error",
+        )
         return redirect(back)
     holder_id, email = holder.id, holder.email
     audit.record(
-        db.session, actor=staff(), action="policyholder.send_activation", entity="policyholder",
-        entity_id=holder_id, before=None, after={"email": email}, now=now(),
-    )  # fmt: skip
+        db.session,
+        actor=staff(),
+        action="policyholder.send_activation",
+        entity="policyholder",
+        entity_id=holder_id,
+        before=None,
+        after={"email": email},
+        now=now(),
+    )
     db.session.commit()  # before enqueueing: the job (another process) reads committed rows
     try:
         send_activation_link.enqueue(holder_id)
@@ -399,51 +430,48 @@ def policy(policy_id: int) -> str:
 @bp.route("/policyholders/<int:holder_id>/policies/new", methods=["GET", "POST"])
 @write_required
 def new_policy(holder_id: int) -> Any:
-    holder = db.get_or_404(Policyholder, holder_id)
-    form = PolicyForm()
-    rules = _offer_statuses(form)
-    if form.validate_on_submit():
-        try:
-            item = changes.create_policy(
-                db.session, holder, actor=staff(), number=form.policy_number.data or "",
-                type=form.policy_type.data or "", account_name=form.policy_account_name.data or "",
-                status=form.policy_status.data or "", rules=rules, now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policy %(number)s created.", number=item.number), "success")
-            return redirect(url_for("admin.policy", policy_id=item.id))
-    return render_template("admin/policy_form.html", form=form, holder=holder, policy=None)
+    return _policy_form(db.get_or_404(Policyholder, holder_id), None)
 
 
 @bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
 @write_required
 def edit_policy(policy_id: int) -> Any:
     item = db.get_or_404(Policy, policy_id)
-    form = PolicyEditForm()
-    rules = _offer_statuses(form, current=item.status)
-    form.policy_number.data = item.number
-    if request.method == "GET":
-        form.policy_type.data = item.type
-        form.policy_account_name.data = item.account_name
-        form.policy_status.data = item.status
-    if form.validate_on_submit():
-        try:
-            changes.update_policy(
-                db.session, item, actor=staff(), type=form.policy_type.data or "",
-                account_name=form.policy_account_name.data or "",
-                status=form.policy_status.data or "", rules=rules, now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policy %(number)s saved.", number=item.number), "success")
-            return redirect(url_for("admin.policy", policy_id=item.id))
-    return render_template(
-        "admin/policy_form.html", form=form, holder=item.policyholder, policy=item
+    return _policy_form(item.policyholder, item)
+
+
+def _policy_form(holder: Policyholder, item: Policy | None) -> Any:
+    """The policy form: a new policy of ``holder``, or changes to ``item`` (whose number, the
+    import's key for it, stays)."""
+    form = PolicyForm() if item is None else PolicyEditForm()
+    rules = _offer_statuses(form, current=item.status if item else None)
+    if item is not None:
+        form.policy_number.data = item.number
+        if request.method == "GET":
+            form.policy_type.data = item.type
+            form.policy_account_name.data = item.account_name
+            form.policy_status.data = item.status
+
+    def change() -> Policy:
+        fields = {
+            "type": form.policy_type.data or "",
+            "account_name": form.policy_account_name.data or "",
+            "status": form.policy_status.data or "",
+        }
+        if item is None:
+            number = form.policy_number.data or ""
+            return changes.create_policy(
+                db.session, holder, actor=staff(), number=number, rules=rules, now=now(), **fields
+            )
+        return changes.update_policy(
+            db.session, item, actor=staff(), rules=rules, now=now(), **fields
+        )
+
+    def done(saved: Policy) -> tuple[str, str]:
+        message = "Policy %(number)s created." if item is None else "Policy %(number)s saved."
+        return _(message, number=saved.number), url_for("admin.policy", policy_id=saved.id)
+
+    response = submit_form(form, change, done)
+    return response or render_template(
+        "admin/policy_form.html", form=form, holder=holder, policy=item
     )

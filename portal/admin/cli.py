@@ -61,10 +61,16 @@ def _set_active(email: str, active: bool) -> None:
     staff.active = active
     end_sessions(staff)  # disabling ends every session at once; enabling starts afresh
     audit.record(
-        db.session, actor="command line", action="staff.enable" if active else "staff.disable",
-        entity="staff", entity_id=staff.id, before=before, after={"active": active},
-        now=datetime.now(UTC), entity_label=staff.email,
-    )  # fmt: skip
+        db.session,
+        actor="command line",
+        action="staff.enable" if active else "staff.disable",
+        entity="staff",
+        entity_id=staff.id,
+        before=before,
+        after={"active": active},
+        now=datetime.now(UTC),
+        entity_label=staff.email,
+    )
     db.session.commit()
 
 
@@ -96,9 +102,15 @@ def password_command(email: str) -> None:
         db.session.rollback()
         raise click.ClickException(f"Not changed: {exc}.") from None
     audit.record(
-        db.session, actor="command line", action="staff.password", entity="staff",
-        entity_id=staff.id, before=None, after=None, now=datetime.now(UTC),
+        db.session,
+        actor="command line",
+        action="staff.password",
+        entity="staff",
+        entity_id=staff.id,
+        before=None,
+        after=None,
+        now=datetime.now(UTC),
         entity_label=staff.email,
-    )  # fmt: skip
+    )
     db.session.commit()
     click.echo(f"Password of {staff.email} set; its sessions have ended.")

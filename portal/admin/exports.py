@@ -69,8 +69,9 @@ def export_payments() -> Response:
     if start is None or end is None or end < start or end - start > timedelta(days=366):
         flash(_("Give a first and a last day (at most a year apart)."), "error")
         return redirect(url_for("admin.exports_page"))
-    return _download(exports.payments_between(db.session, start, end).table, "payments",
-                     _format(request.args))  # fmt: skip
+    return _download(
+        exports.payments_between(db.session, start, end).table, "payments", _format(request.args)
+    )
 
 
 @bp.route("/exports/payments/new", methods=["POST"])

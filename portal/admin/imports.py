@@ -17,9 +17,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.admin import bp
-from portal.admin.common import now, page_arg, staff, write_required
+from portal.admin.common import error_page, now, page_arg, staff, write_required
 from portal.admin.forms import ImportConfirmForm, ImportUploadForm
-from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import Progress
 from portal.models import ImportRun, JobRun
@@ -45,9 +44,12 @@ def import_upload() -> Any:
         )
         db.session.commit()
         job_id = jobs.start(
-            "bills.import_check", token, staff().id, title=_("Check %(file)s", file=filename),
+            "bills.import_check",
+            token,
+            staff().id,
+            title=_("Check %(file)s", file=filename),
             started_by=staff().id,
-        )  # fmt: skip
+        )
         return redirect(url_for("admin.job_run", run_id=job_id))
     return render_template("admin/import.html", form=form)
 
@@ -63,27 +65,39 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
     db.session.rollback()  # on SQLite a read transaction holds the write lock
     progress.update(0, None, f"checking {filename}")
     # Each chunk's read ends its transaction: on SQLite one holds the write lock.
-    report = check(db.session, data, filename=filename, settings=code_settings(),
-                   now=now(), release=db.session.rollback,
-                   policy_statuses=policy_statuses())  # fmt: skip
+    report = check(
+        db.session,
+        data,
+        filename=filename,
+        settings=code_settings(),
+        now=now(),
+        release=db.session.rollback,
+        policy_statuses=policy_statuses(),
+    )
     db.session.rollback()
-    progress.update(report.rows, report.rows, (
-        f"{report.rows} rows can be imported" if report.ok
-        else f"{len(report.errors)} problem(s): nothing was imported"
-    ))  # fmt: skip
+    progress.update(
+        report.rows,
+        report.rows,
+        (
+            f"{report.rows} rows can be imported"
+            if report.ok
+            else f"{len(report.errors)} problem(s): nothing was imported"
+        ),
+    )
     return {
-        "accepted": report.ok, "rows": report.rows, "created": report.created,
-        "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped,
-        "conflicts": report.conflicts, "page": f"{ADMIN_PREFIX}/import/checked/{progress.run_id}",
+        "accepted": report.ok,
+        **report.tallies(),
+        "page": f"{ADMIN_PREFIX}/import/checked/{progress.run_id}",
         "details": {
-            "filename": filename, "token": token if report.ok else None,
+            "filename": filename,
+            "token": token if report.ok else None,
             "problems": len(report.errors),
             "policyholders_created": report.policyholders_created,
             "policies_created": report.policies_created,
             "errors": [s.as_dict() for s in report.error_summary()],
             "notes": [s.as_dict() for s in report.note_summary()],
         },
-    }  # fmt: skip
+    }
 
 
 @bp.route("/import/checked/<run_id>")
@@ -95,13 +109,14 @@ def import_checked(run_id: str) -> Any:
     if run.task_name != "bills.import_check" or run.started_by != staff().id or not result:
         abort(404)
     details = result["details"]
-    confirm = (
-        ImportConfirmForm(formdata=None, token=details["token"]) if details["token"] else None
-    )
+    confirm = ImportConfirmForm(formdata=None, token=details["token"]) if details["token"] else None
     return render_template(
-        "admin/import_report.html", report=result, details=details,
-        filename=details["filename"], confirm_form=confirm,
-    )  # fmt: skip
+        "admin/import_report.html",
+        report=result,
+        details=details,
+        filename=details["filename"],
+        confirm_form=confirm,
+    )
 
 
 @bp.route("/import/confirm", methods=["POST"])
@@ -127,9 +142,11 @@ def import_confirm() -> Response | str:
     db.session.commit()
     # Applying takes minutes for a big file: the job consumer does it, the page follows it.
     job_id = jobs.start(
-        "bills.import_apply", run_id, title=_("Import %(file)s", file=filename),
+        "bills.import_apply",
+        run_id,
+        title=_("Import %(file)s", file=filename),
         started_by=staff().id,
-    )  # fmt: skip
+    )
     return redirect(url_for("admin.job_run", run_id=job_id))
 
 
@@ -142,25 +159,39 @@ def apply_import_job(progress: Progress, run_id: int) -> dict[str, Any]:
     def report_progress(done: int, total: int) -> None:
         progress.update(done, total, f"{done} of {total} rows applied")
 
-    report = apply_import(db.session, run_id, now=now(), settings=code_settings(),
-                          policy_statuses=policy_statuses(),
-                          commit=db.session.commit, progress=report_progress,
-                          clock=now)  # fmt: skip
+    report = apply_import(
+        db.session,
+        run_id,
+        now=now(),
+        settings=code_settings(),
+        policy_statuses=policy_statuses(),
+        commit=db.session.commit,
+        progress=report_progress,
+        clock=now,
+    )
     page = f"{ADMIN_PREFIX}/imports/{run_id}"  # the run's page (no request here for url_for)
     if not report.ok:
-        progress.update(0, report.rows, f"The file no longer fits what is stored "
-                        f"({len(report.errors)} problem(s)): nothing was imported.")  # fmt: skip
+        progress.update(
+            0,
+            report.rows,
+            f"The file no longer fits what is stored "
+            f"({len(report.errors)} problem(s)): nothing was imported.",
+        )
         return {"accepted": False, "problems": len(report.errors), "page": page}
-    progress.update(report.rows, report.rows, (
-        f"Imported {report.rows} rows from {report.filename}: created {report.created}, "
-        f"updated {report.updated}, unchanged {report.unchanged}, skipped {report.skipped}, "
-        f"conflicts {report.conflicts}."
-    ))  # fmt: skip
+    progress.update(
+        report.rows,
+        report.rows,
+        (
+            f"Imported {report.rows} rows from {report.filename}: created {report.created}, "
+            f"updated {report.updated}, unchanged {report.unchanged}, skipped {report.skipped}, "
+            f"conflicts {report.conflicts}."
+        ),
+    )
     return {
-        "accepted": True, "rows": report.rows, "created": report.created,
-        "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped,
-        "conflicts": report.conflicts, "page": page,
-    }  # fmt: skip
+        "accepted": True,
+        **report.tallies(),
+        "page": page,
+    }
 
 
 @bp.route("/imports")

@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.admin import bp
-from portal.admin.common import now, page_arg, staff, write_required
+from portal.admin.common import error_page, now, page_arg, staff, write_required
 from portal.admin.forms import ActionForm
-from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import UnknownJob
 from portal.models import JobFailure, JobRun
@@ -46,9 +45,15 @@ def retry_job(failure_id: int) -> Response:
     name, arguments = failure.task_name, job_records.failure_arguments(failure)
     job_records.mark_retried(db.session, failure, by=staff(), now=now())
     audit.record(
-        db.session, actor=staff(), action="job.retry", entity="job_failure",
-        entity_id=failure_id, before=None, after={"task": name}, now=now(),
-    )  # fmt: skip
+        db.session,
+        actor=staff(),
+        action="job.retry",
+        entity="job_failure",
+        entity_id=failure_id,
+        before=None,
+        after={"task": name},
+        now=now(),
+    )
     db.session.commit()  # before enqueueing: the consumer reads committed rows
     try:
         jobs.enqueue(name, *arguments.args, **arguments.kwargs)

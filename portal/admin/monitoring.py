@@ -10,9 +10,8 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal.admin import bp, exception_guide
-from portal.admin.common import date_arg, now, page_arg, staff
+from portal.admin.common import date_arg, error_page, now, page_arg, staff
 from portal.admin.forms import ResolveForm
-from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.models import (
     AuditEntry,
@@ -168,9 +167,13 @@ def resolve_exception(exception_id: int) -> Any:
         return _exception_page(item, form, 400)
     try:
         cases.resolve(
-            db.session, item, actor=staff(), note=form.note.data or "",
-            outcome=form.outcome.data or "", now=now(),
-        )  # fmt: skip
+            db.session,
+            item,
+            actor=staff(),
+            note=form.note.data or "",
+            outcome=form.outcome.data or "",
+            now=now(),
+        )
     except cases.AlreadyResolved as exc:
         db.session.rollback()
         return error_page(409, str(exc), back=url_for("admin.exception", exception_id=item.id))
@@ -223,4 +226,3 @@ def reconciliation() -> Any:
         states=list(MoneyState),
         **exception_guide.texts(),
     )
-

@@ -1,7 +1,8 @@
-"""Staff pages: logging in, the guard on every other page, the dashboard, error pages.
+"""Staff pages: logging in, the guard on every other page, the dashboard, error handlers.
 
-The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring`` and
-``audit_log``; each view parses its form, calls a service, commits once and renders.
+The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring``, ``jobs``,
+``exports`` and ``audit_log`` (the package imports them all); each view parses its form, calls
+a service, commits once and renders. Helpers they share are in ``common``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import functools
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from portal import login_throttle
 from portal.admin import bp
-from portal.admin.common import now
+from portal.admin.common import error_page, now
 from portal.admin.exception_guide import kind_label
 from portal.admin.forms import ActionForm, LoginForm
 from portal.extensions import db, login_manager
@@ -30,9 +30,9 @@ from portal.services.accounts.audit import LoginArea, LoginEvent
 from portal.services.accounts.credentials import authenticate_staff, end_sessions
 from portal.services.billing.money import format_rupiah
 from portal.services.billing.payability import PayabilityRules
-from portal.services.billing.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.reporting.dashboard import summary
-from portal.web import audit_login
+from portal.web import ADMIN_PREFIX, audit_login, safe_next
 
 # Pages anyone may open: the login page itself.
 PUBLIC_ENDPOINTS = frozenset({"admin.login"})
@@ -90,9 +90,7 @@ def _wib(moment: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _grouped(code: str | None) -> str:
-    if not code:
-        return "-"
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+    return grouped_code(code) or "-"
 
 
 def _page_url(number: int) -> str:
@@ -116,19 +114,6 @@ def admin_helpers() -> dict[str, Any]:
     }
 
 
-ERROR_TEXTS = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "Your account can look but not change anything here."),
-    404: ("Not found", "There is no such page or record."),
-    409: ("Not possible", "This change is not possible."),
-    429: (
-        "Too many attempts",
-        "Too many login attempts from here or for this account. Wait a few minutes, then try "
-        "again.",
-    ),
-}
-
-
 @bp.after_request
 def _no_store(response: Response) -> Response:
     # Staff pages show customers' data: no copy in a shared browser's or proxy's cache.
@@ -136,24 +121,16 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
-    title, text = ERROR_TEXTS.get(status, ("Error", "Something went wrong."))
-    body = render_template(
-        "admin/error.html",
-        status=status,
-        title=_(title),
-        message=message or _(text),
-        back=back,
-    )
-    return Response(body, status=status, mimetype="text/html")
-
-
 @bp.errorhandler(CSRFError)
 def csrf_error(exc: CSRFError) -> Response:
     return error_page(
-        400, _("The form was too old or not sent from this site (%(reason)s). Reload the page "
-               "and try again.", reason=exc.description)
-    )  # fmt: skip
+        400,
+        _(
+            "The form was too old or not sent from this site (%(reason)s). Reload the page "
+            "and try again.",
+            reason=exc.description,
+        ),
+    )
 
 
 @bp.errorhandler(403)
@@ -169,20 +146,6 @@ def http_error(exc: HTTPException) -> Response:
 _audit_login = functools.partial(audit_login, LoginArea.STAFF)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path inside the back office, never another site (``//evil``, ``https://...``)."""
-    fallback = url_for("admin.dashboard")
-    if not target:
-        return fallback
-    parts = urlsplit(target)
-    admin_root = request.script_root + "/admin"
-    if parts.scheme or parts.netloc or target.startswith(("//", "\\")) or "\\" in target:
-        return fallback
-    if not (parts.path == admin_root or parts.path.startswith(admin_root + "/")):
-        return fallback
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Only failures count, per address and per address and account (portal.login_throttle):
@@ -196,12 +159,15 @@ def login() -> Any:
         if wait is not None:
             return _locked_out(request.form.get("email", ""), wait)
     if form.validate_on_submit():
-        staff = authenticate_staff(db.session, form.email.data or "", form.password.data or "",
-                                   now=now())  # fmt: skip
+        staff = authenticate_staff(
+            db.session, form.email.data or "", form.password.data or "", now=now()
+        )
         if staff is not None:
             _audit_login(LoginEvent.LOGIN, staff.email, staff)
             db.session.commit()
-            target = _safe_next(request.args.get("next"))
+            target = safe_next(request.args.get("next"), area=ADMIN_PREFIX) or url_for(
+                "admin.dashboard"
+            )
             session.clear()  # nothing from before the login carries over
             login_user(staff)
             session[SESSION_STARTED] = session[SESSION_SEEN] = int(time.time())
@@ -212,8 +178,14 @@ def login() -> Any:
         left = login_throttle.count_failure("staff", form.email.data or "")
         flash(_("Wrong email or password."), "error")
         if 0 < left <= login_throttle.WARN_REMAINING:
-            flash(ngettext("%(num)d attempt left before a pause.",
-                           "%(num)d attempts left before a pause.", left), "error")  # fmt: skip
+            flash(
+                ngettext(
+                    "%(num)d attempt left before a pause.",
+                    "%(num)d attempts left before a pause.",
+                    left,
+                ),
+                "error",
+            )
     return render_template("admin/login.html", form=form)
 
 
@@ -223,11 +195,14 @@ def _locked_out(email: str, wait: int) -> Response:
     minutes = max(1, round(wait / 60))
     return error_page(
         429,
-        _("Too many login attempts from this address. Wait %(minutes)d minute(s) and try "
-          "again; if you forgot your password, an administrator can set a new one "
-          "(flask admin password EMAIL).", minutes=minutes),
+        _(
+            "Too many login attempts from this address. Wait %(minutes)d minute(s) and try "
+            "again; if you forgot your password, an administrator can set a new one "
+            "(flask admin password EMAIL).",
+            minutes=minutes,
+        ),
         back=url_for("admin.login"),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -248,15 +223,3 @@ def dashboard() -> str:
     return render_template(
         "admin/dashboard.html", board=summary(db.session, now=now(), rules=rules)
     )
-
-
-from portal.admin import (  # noqa: E402,F401  (registers the views)
-    audit_log,
-    billing,
-    cli,
-    exports,
-    imports,
-    jobs,
-    monitoring,
-    receipts,
-)

@@ -1,5 +1,5 @@
 """DOKU's own published examples: the Alfa for Insurance guide's inquiry request and response,
-and the Alfa O2O notification DOKU's plugins parse (see ../shared/doku/). Used as the
+and the Alfa O2O notification DOKU's plugins parse (docs/protocol.md). Used as the
 examples of the OpenAPI document and as test data; never as defaults for real traffic."""
 
 GUIDE_INQUIRY_REQUEST = {

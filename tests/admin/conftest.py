@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -30,21 +29,6 @@ def _fresh_limits() -> Iterator[None]:
     limiter.reset()
     yield
     limiter.reset()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals(app: Flask) -> Iterator[None]:
-    """In tests the client's requests share the test's app context (and so ``g``), where
-    Flask-Login caches the user and Flask-WTF the CSRF token. Each request starts clean, as in
-    production, so it is the cookies that decide who is logged in."""
-
-    def clear(sender: Flask, **_: Any) -> None:
-        for name in list(vars(g)):
-            delattr(g, name)
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 @pytest.fixture(autouse=True)

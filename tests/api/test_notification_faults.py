@@ -140,7 +140,10 @@ def test_a_worker_killed_mid_stream_loses_no_payment_and_applies_none_twice(
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             futures = [pool.submit(deliver, item) for item in deliveries]
-            while len(results) < 10:
+            deadline = time.monotonic() + 60
+            while len(results) < 10:  # kill a worker once deliveries are under way
+                assert not all(f.done() for f in futures), f"deliveries failed: {results}"
+                assert time.monotonic() < deadline, f"only {len(results)} answered in 60 s"
                 time.sleep(0.005)
             victim = _worker_pids(master)[0]
             os.kill(victim, signal.SIGKILL)

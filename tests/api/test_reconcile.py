@@ -43,7 +43,8 @@ def _asked_at_till(client: FlaskClient, session: Session, bill: Bill, minutes_ag
 
 def _reconcile(make_app: Any, url: str, *args: str) -> Any:
     app = make_app(DOKU_API_BASE_URL=url, DOKU_RECONCILE_DELAY_SECONDS=120)
-    # Flask's CLI reuses an app context already pushed (pytest-flask pushes the default app's).
+    # Flask's CLI reuses an app context already pushed (the session fixture holds the default
+    # app's): push this app's.
     with app.app_context():
         return app.test_cli_runner().invoke(args=["doku", "reconcile", *args])
 

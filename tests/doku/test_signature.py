@@ -1,4 +1,4 @@
-"""The signature recipe against DOKU's vectors (../shared/doku/vectors.json), and tampering."""
+"""The signature recipe against the vectors in tests/doku/vectors.json, and tampering."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Fixtures for the portal's pages: an app whose requests each get their own context.
-
-The ``app`` fixture's app has a request context pushed for the whole test (pytest-flask), so
-its test client's requests would share one ``g`` and one database session, and Flask-Login
-would remember the user between requests. The portal is therefore driven through a second app
-on the same database (``portal_app``); the ``session`` fixture arranges the data.
+"""Fixtures for the portal's pages: the test's app (``web``), a second browser, mail.
 
 On SQLite every transaction holds the write lock: arrange, read what you need into locals,
 then ``session.commit()`` before the client's next request.
@@ -31,17 +26,11 @@ from tests.smtp import Inbox, smtp_server
 PASSWORD = "kata-sandi-rahasia-1"
 
 
-@pytest.fixture(scope="session")
-def portal_app(make_app: Any, _migrated_app: Flask) -> Flask:
-    app: Flask = make_app()
-    return app
-
-
 @pytest.fixture
-def web(portal_app: Flask, app: Flask) -> Flask:
-    """The portal app; ``app`` is requested so every table is emptied after the test."""
+def web(app: Flask) -> Flask:
+    """The portal's app, with fresh login limits."""
     limiter.reset()
-    return portal_app
+    return app
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from portal.models import Policyholder
+from tests.factories import OFF_SITE_TARGETS
 from tests.policyholder.conftest import csrf_token, log_in, make_holder, page_text
 
 
@@ -132,16 +133,7 @@ def test_next_page_on_this_site_is_followed(
     assert response.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/",
-    "//evil.example/",
-    "/\\evil.example/",
-    "\\\\evil.example",
-    "javascript:alert(1)",
-    "http:/evil.example",
-    "/\t/evil.example",
-    "payments",
-])  # fmt: skip
+@pytest.mark.parametrize("target", OFF_SITE_TARGETS)
 def test_unsafe_next_page_is_ignored(client: FlaskClient, session: Session, target: str) -> None:
     holder = make_holder(session)
     response = log_in(client, holder.email, next_page=target)

@@ -1,8 +1,8 @@
 """What staff do to policyholders, policies, bills and payment codes.
 
-Each change is checked with the import's rules (``services.billing.validation``), written
-together with its audit row and flushed; the caller commits once. A paid bill is final: it
-cannot be edited, cancelled, extended or given a new code.
+Each change is checked with the fields' rules (``services.billing.validation``, which the
+import shares), written together with its audit row and flushed; the caller commits once. A
+paid bill is final: it cannot be edited, cancelled, extended or given a new code.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.models import (
     Bill,
@@ -30,10 +30,16 @@ from portal.services.billing.payability import (
     live_code_join,
     standing_sql,
 )
-from portal.services.billing.payment_codes import CodeSettings, default_expiry, issue_code
+from portal.services.billing.payment_codes import (
+    CodeSettings,
+    expiry_refusal,
+    issue_code,
+    new_code_expiry,
+)
 from portal.services.billing.text_rules import unsafe_character
 from portal.services.billing.validation import InvalidFields, check_fields
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 
 class BillingError(ValueError):
@@ -47,11 +53,6 @@ class BillLocked(BillingError):
 # Search.
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _digits(text: str) -> str:
     """A payment code as people paste it: ``8896 8431 3660 4199`` means ``8896843136604199``."""
     squeezed = text.replace(" ", "").replace("-", "")
@@ -59,10 +60,16 @@ def _digits(text: str) -> str:
 
 
 def search_bills(
-    session: Session, query: str = "", *, standing: Standing | None = None,
-    open_exception: bool = False, now: datetime, rules: PayabilityRules, page: int = 1,
+    session: Session,
+    query: str = "",
+    *,
+    standing: Standing | None = None,
+    open_exception: bool = False,
+    now: datetime,
+    rules: PayabilityRules,
+    page: int = 1,
     per_page: int = 25,
-) -> Page[Bill]:  # fmt: skip
+) -> Page[Bill]:
     """Bills whose policyholder name or email, policy number, invoice or any payment code
     (live or retired) contains ``query``, in ``standing`` (the payability rule's word for
     them), with an open exception if asked; newest first."""
@@ -78,12 +85,11 @@ def search_bills(
     )
     query = query.strip()
     if query:
-        pattern = _like(query)
         conditions: list[ColumnElement[bool]] = [
-            Policyholder.name.ilike(pattern, escape="\\"),
-            Policyholder.email.ilike(pattern, escape="\\"),
-            Policy.number.ilike(pattern, escape="\\"),
-            Bill.invoice_number.ilike(pattern, escape="\\"),
+            Policyholder.name.icontains(query, autoescape=True),
+            Policyholder.email.icontains(query, autoescape=True),
+            Policy.number.icontains(query, autoescape=True),
+            Bill.invoice_number.icontains(query, autoescape=True),
         ]
         digits = _digits(query)
         if digits:
@@ -112,14 +118,13 @@ def search_policyholders(
     statement: Select[Any] = select(Policyholder).options(selectinload(Policyholder.policies))
     query = query.strip()
     if query:
-        pattern = _like(query)
         statement = statement.where(
             or_(
-                Policyholder.name.ilike(pattern, escape="\\"),
-                Policyholder.email.ilike(pattern, escape="\\"),
+                Policyholder.name.icontains(query, autoescape=True),
+                Policyholder.email.icontains(query, autoescape=True),
                 exists().where(
                     Policy.policyholder_id == Policyholder.id,
-                    Policy.number.ilike(pattern, escape="\\"),
+                    Policy.number.icontains(query, autoescape=True),
                 ),
             )
         )
@@ -138,14 +143,13 @@ def search_policies(
     )
     query = query.strip()
     if query:
-        pattern = _like(query)
         statement = statement.where(
             or_(
-                Policy.number.ilike(pattern, escape="\\"),
-                Policy.type.ilike(pattern, escape="\\"),
-                Policy.account_name.ilike(pattern, escape="\\"),
-                Policyholder.name.ilike(pattern, escape="\\"),
-                Policyholder.email.ilike(pattern, escape="\\"),
+                Policy.number.icontains(query, autoescape=True),
+                Policy.type.icontains(query, autoescape=True),
+                Policy.account_name.icontains(query, autoescape=True),
+                Policyholder.name.icontains(query, autoescape=True),
+                Policyholder.email.icontains(query, autoescape=True),
             )
         )
     statement = statement.order_by(Policy.number)
@@ -184,6 +188,30 @@ def bill_snapshot(bill: Bill) -> dict[str, Any]:
     }
 
 
+def _audit(
+    session: Session,
+    actor: StaffUser,
+    action: str,
+    entity_id: int,
+    before: audit.Snapshot | None,
+    after: audit.Snapshot | None,
+    now: datetime,
+) -> None:
+    """The change's audit row, written with it: the record is the action's first word
+    (``bill.cancel`` is about a bill)."""
+    entity = action.split(".", 1)[0]
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        now=now,
+    )
+
+
 # Policyholders.
 
 
@@ -201,17 +229,19 @@ def create_policyholder(
     holder = Policyholder(name=name, email=email, created_at=now)
     session.add(holder)
     session.flush()
-    audit.record(
-        session, actor=actor, action="policyholder.create", entity="policyholder",
-        entity_id=holder.id, before=None, after=holder_snapshot(holder), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "policyholder.create", holder.id, None, holder_snapshot(holder), now)
     return holder
 
 
 def update_policyholder(
-    session: Session, holder: Policyholder, *, actor: StaffUser, name: str, email: str,
+    session: Session,
+    holder: Policyholder,
+    *,
+    actor: StaffUser,
+    name: str,
+    email: str,
     now: datetime,
-) -> Policyholder:  # fmt: skip
+) -> Policyholder:
     name, email = name.strip(), email.strip().lower()
     check_fields(customer_name=name, customer_email=email)
     other = _holder_with_email(session, email)
@@ -220,10 +250,7 @@ def update_policyholder(
     before = holder_snapshot(holder)
     holder.name, holder.email = name, email
     session.flush()
-    audit.record(
-        session, actor=actor, action="policyholder.update", entity="policyholder",
-        entity_id=holder.id, before=before, after=holder_snapshot(holder), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "policyholder.update", holder.id, before, holder_snapshot(holder), now)
     return holder
 
 
@@ -238,31 +265,47 @@ def _policy_status(status: str, rules: PayabilityRules) -> str:
 
 
 def create_policy(
-    session: Session, holder: Policyholder, *, actor: StaffUser, number: str, type: str,
-    account_name: str, status: str, rules: PayabilityRules, now: datetime,
-) -> Policy:  # fmt: skip
+    session: Session,
+    holder: Policyholder,
+    *,
+    actor: StaffUser,
+    number: str,
+    type: str,
+    account_name: str,
+    status: str,
+    rules: PayabilityRules,
+    now: datetime,
+) -> Policy:
     number, type, account_name = (v.strip() for v in (number, type, account_name))
     status = _policy_status(status, rules)
     check_fields(policy_number=number, policy_type=type, policy_account_name=account_name)
     if session.scalar(select(Policy.id).where(Policy.number == number)) is not None:
         raise InvalidFields({"policy_number": [f"Policy {number} exists already."]})
     policy = Policy(
-        policyholder=holder, number=number, type=type, account_name=account_name, status=status,
+        policyholder=holder,
+        number=number,
+        type=type,
+        account_name=account_name,
+        status=status,
         created_at=now,
-    )  # fmt: skip
+    )
     session.add(policy)
     session.flush()
-    audit.record(
-        session, actor=actor, action="policy.create", entity="policy", entity_id=policy.id,
-        before=None, after=policy_snapshot(policy), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "policy.create", policy.id, None, policy_snapshot(policy), now)
     return policy
 
 
 def update_policy(
-    session: Session, policy: Policy, *, actor: StaffUser, type: str, account_name: str,
-    status: str, rules: PayabilityRules, now: datetime,
-) -> Policy:  # fmt: skip
+    session: Session,
+    policy: Policy,
+    *,
+    actor: StaffUser,
+    type: str,
+    account_name: str,
+    status: str,
+    rules: PayabilityRules,
+    now: datetime,
+) -> Policy:
     """Change a policy's type, account name or status. The number is the import's key for
     the policy, so it stays."""
     type, account_name = (v.strip() for v in (type, account_name))
@@ -271,27 +314,17 @@ def update_policy(
     before = policy_snapshot(policy)
     policy.type, policy.account_name, policy.status = type, account_name, status
     session.flush()
-    audit.record(
-        session, actor=actor, action="policy.update", entity="policy", entity_id=policy.id,
-        before=before, after=policy_snapshot(policy), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "policy.update", policy.id, before, policy_snapshot(policy), now)
     return policy
 
 
 # Bills.
 
 
-def _check_bill_fields(amount: int, due_date: date, info: str, footer_message: str) -> None:
-    check_fields(
-        amount=str(amount), due_date=due_date.isoformat(), info=info,
-        footer_message=footer_message,
-    )  # fmt: skip
-
-
 def _check_expiry(expires_at: datetime, now: datetime, field: str) -> None:
-    if expires_at <= now:
-        when = f"{expires_at:%Y-%m-%d %H:%M} UTC"
-        raise InvalidFields({field: [f"The payment code would expire in the past ({when})."]})
+    problem = expiry_refusal(expires_at, now=now)
+    if problem is not None:
+        raise InvalidFields({field: [problem]})
 
 
 def _require_unpaid(bill: Bill, doing: str) -> None:
@@ -302,51 +335,69 @@ def _require_unpaid(bill: Bill, doing: str) -> None:
 
 
 def create_bill(
-    session: Session, policy: Policy, *, actor: StaffUser, invoice_number: str, amount: int,
-    due_date: date, info: str, footer_message: str, expires_at: datetime | None,
-    settings: CodeSettings, now: datetime,
-) -> Bill:  # fmt: skip
+    session: Session,
+    policy: Policy,
+    *,
+    actor: StaffUser,
+    invoice_number: str,
+    amount: int,
+    due_date: date,
+    info: str,
+    footer_message: str,
+    expires_at: datetime | None,
+    settings: CodeSettings,
+    now: datetime,
+) -> Bill:
     """A new unpaid bill on ``policy`` with a freshly generated payment code. The code expires
-    at ``expires_at``, or by default at the end of the due date (WIB) plus the grace days."""
+    at ``expires_at``, or by the import's rule (``new_code_expiry``): the end of the due date
+    (WIB) plus the grace days, or for an overdue bill the grace days from today."""
     invoice_number = invoice_number.strip()
-    check_fields(invoice_number=invoice_number)
-    _check_bill_fields(amount, due_date, info, footer_message)
+    check_fields(
+        invoice_number=invoice_number, amount=amount, info=info, footer_message=footer_message
+    )
     if session.scalar(select(Bill.id).where(Bill.invoice_number == invoice_number)):
         raise InvalidFields({"invoice_number": [f"Invoice {invoice_number} exists already."]})
-    expiry = expires_at or default_expiry(due_date, settings)
-    _check_expiry(expiry, now, "expires_on" if expires_at else "due_date")
+    expiry = expires_at or new_code_expiry(due_date, settings, now=now)
+    _check_expiry(expiry, now, "expires_on")
     bill = Bill(
-        policy=policy, invoice_number=invoice_number, amount=amount, due_date=due_date,
-        state=BillState.UNPAID.value, info=info or None, footer_message=footer_message or None,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        policy=policy,
+        invoice_number=invoice_number,
+        amount=amount,
+        due_date=due_date,
+        state=BillState.UNPAID.value,
+        info=info or None,
+        footer_message=footer_message or None,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(bill)
     issue_code(session, bill, expires_at=expiry, settings=settings)
     session.flush()
     session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
-    audit.record(
-        session, actor=actor, action="bill.create", entity="bill", entity_id=bill.id,
-        before=None, after=bill_snapshot(bill), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "bill.create", bill.id, None, bill_snapshot(bill), now)
     return bill
 
 
 def update_bill(
-    session: Session, bill: Bill, *, actor: StaffUser, amount: int, due_date: date, info: str,
-    footer_message: str, now: datetime,
-) -> Bill:  # fmt: skip
+    session: Session,
+    bill: Bill,
+    *,
+    actor: StaffUser,
+    amount: int,
+    due_date: date,
+    info: str,
+    footer_message: str,
+    now: datetime,
+) -> Bill:
     """Change an unpaid bill's amount, due date and receipt text (empty text: the default)."""
     _require_unpaid(bill, "edited")
-    _check_bill_fields(amount, due_date, info, footer_message)
+    check_fields(amount=amount, info=info, footer_message=footer_message)
     before = bill_snapshot(bill)
     bill.amount, bill.due_date = amount, due_date
     bill.info, bill.footer_message = info or None, footer_message or None
     bill.updated_at = now
     session.flush()
-    audit.record(
-        session, actor=actor, action="bill.update", entity="bill", entity_id=bill.id,
-        before=before, after=bill_snapshot(bill), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "bill.update", bill.id, before, bill_snapshot(bill), now)
     return bill
 
 
@@ -368,10 +419,7 @@ def cancel_bill(
     bill.updated_at = now
     session.flush()
     after = bill_snapshot(bill) | {"note": reason}
-    audit.record(
-        session, actor=actor, action="bill.cancel", entity="bill", entity_id=bill.id,
-        before=before, after=after, now=now,
-    )  # fmt: skip
+    _audit(session, actor, "bill.cancel", bill.id, before, after, now)
     return bill
 
 
@@ -396,22 +444,24 @@ def extend_code(
     code.expires_at = expires_at
     bill.updated_at = now
     session.flush()
-    audit.record(
-        session, actor=actor, action="bill.extend_code", entity="bill", entity_id=bill.id,
-        before=before, after=bill_snapshot(bill), now=now,
-    )  # fmt: skip
+    _audit(session, actor, "bill.extend_code", bill.id, before, bill_snapshot(bill), now)
     return code
 
 
 def reissue_code(
-    session: Session, bill: Bill, *, actor: StaffUser, expires_at: datetime | None,
-    settings: CodeSettings, now: datetime,
-) -> PaymentCode:  # fmt: skip
+    session: Session,
+    bill: Bill,
+    *,
+    actor: StaffUser,
+    expires_at: datetime | None,
+    settings: CodeSettings,
+    now: datetime,
+) -> PaymentCode:
     """Retire the bill's live code and issue a new one. The old code then answers
     ``billing_not_found`` and is never issued again (codes are never deleted)."""
     _require_unpaid(bill, "given a new payment code")
     old = _live_code(bill)
-    expiry = expires_at or max(old.expires_at, default_expiry(bill.due_date, settings))
+    expiry = expires_at or max(old.expires_at, new_code_expiry(bill.due_date, settings, now=now))
     _check_expiry(expiry, now, "expires_on")
     before = bill_snapshot(bill)
     old.retired_at = now
@@ -420,8 +470,13 @@ def reissue_code(
     bill.updated_at = now
     session.flush()
     session.expire(bill, ["payment_codes"])  # the new code is linked by id: reload the list
-    audit.record(
-        session, actor=actor, action="bill.reissue_code", entity="bill", entity_id=bill.id,
-        before=before, after=bill_snapshot(bill) | {"retired_code": old.code}, now=now,
-    )  # fmt: skip
+    _audit(
+        session,
+        actor,
+        "bill.reissue_code",
+        bill.id,
+        before,
+        bill_snapshot(bill) | {"retired_code": old.code},
+        now,
+    )
     return new

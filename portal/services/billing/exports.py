@@ -17,7 +17,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, and_, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -32,19 +31,40 @@ from portal.models import (
 from portal.services.billing.payment_codes import WIB
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Cell, Table
+from portal.services.session import Session
 
 PAYMENTS_FEED = "payments"
 STATES = tuple(s.value for s in BillState)
 
 BILL_HEADER = (
-    "invoice_number", "policy_number", "policy_type", "policy_status", "customer_name",
-    "customer_email", "amount", "due_date", "state", "payment_code", "expires_at", "info",
+    "invoice_number",
+    "policy_number",
+    "policy_type",
+    "policy_status",
+    "customer_name",
+    "customer_email",
+    "amount",
+    "due_date",
+    "state",
+    "payment_code",
+    "expires_at",
+    "info",
     "footer_message",
-)  # fmt: skip
+)
 PAYMENT_HEADER = (
-    "payment_id", "invoice_number", "policy_number", "payment_code", "amount", "paid_at",
-    "recorded_at", "agent_id", "agent_store_id", "agent_trx_id", "source", "late",
-)  # fmt: skip
+    "payment_id",
+    "invoice_number",
+    "policy_number",
+    "payment_code",
+    "amount",
+    "paid_at",
+    "recorded_at",
+    "agent_id",
+    "agent_store_id",
+    "agent_trx_id",
+    "source",
+    "late",
+)
 
 
 def _moment(value: datetime | None) -> str:
@@ -70,16 +90,25 @@ def bills_table(session: Session, states: Sequence[str] = ()) -> Table:
         streamed = statement.execution_options(yield_per=1000)
         for bill, policy, holder, code in session.execute(streamed):
             yield (
-                bill.invoice_number, policy.number, policy.type, policy.status, holder.name,
-                holder.email, bill.amount, bill.due_date.isoformat(), bill.state,
-                code.code if code else None, _moment(code.expires_at if code else None),
-                bill.info, bill.footer_message,
-            )  # fmt: skip
+                bill.invoice_number,
+                policy.number,
+                policy.type,
+                policy.status,
+                holder.name,
+                holder.email,
+                bill.amount,
+                bill.due_date.isoformat(),
+                bill.state,
+                code.code if code else None,
+                _moment(code.expires_at if code else None),
+                bill.info,
+                bill.footer_message,
+            )
 
     return Table(title="Bills", header=BILL_HEADER, rows=rows())
 
 
-def _payments_query() -> Select[tuple[Payment, str, str]]:
+def _payments_query() -> Select[Payment, str, str]:
     return (
         select(Payment, Bill.invoice_number, Policy.number)
         .join(Bill, Bill.id == Payment.bill_id)
@@ -90,11 +119,19 @@ def _payments_query() -> Select[tuple[Payment, str, str]]:
 
 def _payment_row(payment: Payment, invoice: str, policy_number: str) -> tuple[Cell, ...]:
     return (
-        payment.id, invoice, policy_number, payment.payment_code, payment.amount,
-        _moment(payment.paid_at), _moment(payment.recorded_at), payment.agent_id,
-        payment.agent_store_id, payment.agent_trx_id, payment.source,
+        payment.id,
+        invoice,
+        policy_number,
+        payment.payment_code,
+        payment.amount,
+        _moment(payment.paid_at),
+        _moment(payment.recorded_at),
+        payment.agent_id,
+        payment.agent_store_id,
+        payment.agent_trx_id,
+        payment.source,
         "yes" if payment.late else "no",
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +158,7 @@ def payments_between(session: Session, start: date, end: date) -> PaymentsExport
         raise ValueError("the end date is before the start date")
     since, until = wib_day_bounds(start, end)
     statement = _payments_query().where(Payment.paid_at >= since, Payment.paid_at < until)
-    rows = [_payment_row(*found) for found in session.execute(statement)]
+    rows = [_payment_row(p, invoice, number) for p, invoice, number in session.execute(statement)]
     return _export(rows, "Payments")
 
 
@@ -150,7 +187,7 @@ def payments_since_last(
         ExportedPayment.feed == feed, ExportedPayment.payment_id == Payment.id
     )
     statement = _payments_query().where(~handed_over)
-    rows = [_payment_row(*found) for found in session.execute(statement)]
+    rows = [_payment_row(p, invoice, number) for p, invoice, number in session.execute(statement)]
     export = _export(rows, "Payments")
     if rows:
         session.execute(

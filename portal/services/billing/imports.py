@@ -30,10 +30,9 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
-from sqlalchemy import and_, insert, select, text, update
+from marshmallow import Schema, ValidationError, fields, post_load, validates
+from sqlalchemy import Result, and_, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -45,15 +44,6 @@ from portal.models import (
     Policy,
     Policyholder,
     StaffUser,
-)
-from portal.models.billing import (
-    AMOUNT_MAX,
-    EMAIL_MAX,
-    INVOICE_NUMBER_MAX,
-    NAME_MAX,
-    POLICY_NUMBER_MAX,
-    POLICY_STATUS_MAX,
-    POLICY_TYPE_MAX,
 )
 from portal.services.accounts import audit
 from portal.services.billing.files import BillFile, UnreadableFile, open_bill_file
@@ -68,11 +58,13 @@ from portal.services.billing.payment_codes import (
     CodeSettings,
     PaymentCodeError,
     check_supplied_code,
-    default_expiry,
+    expiry_refusal,
     generate_code,
+    is_overdue,
+    new_code_expiry,
 )
-from portal.services.billing.receipt import ReceiptTextError, check_info, layout_footer
-from portal.services.billing.text_rules import unsafe_character
+from portal.services.billing.validation import RULES, problems_of
+from portal.services.session import Session
 
 HEADER = (
     "policy_number",
@@ -190,8 +182,13 @@ class Summary:
         return f"{self.key}: {self.message}{value}: {self.count} row(s), line {lines}{more}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "message": self.message, "count": self.count,
-                "lines": self.lines, "value": self.value}  # fmt: skip
+        return {
+            "key": self.key,
+            "message": self.message,
+            "count": self.count,
+            "lines": self.lines,
+            "value": self.value,
+        }
 
 
 def summarise(items: Iterable[tuple[str, str, int, str]]) -> list[Summary]:
@@ -235,6 +232,17 @@ class ImportReport:
             (n.kind.value, NOTE_TEXTS[n.kind], n.line, n.invoice_number) for n in self.notes
         )
 
+    def tallies(self) -> dict[str, int]:
+        """What the rows came to, by name: for job results and the audit log."""
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "conflicts": self.conflicts,
+        }
+
     def counts(self) -> str:
         return (
             f"{self.rows} rows: created {self.created}, updated {self.updated}, unchanged "
@@ -258,20 +266,14 @@ class ImportRejected(Exception):
 # Reading one row.
 
 
-def _no_control(value: str) -> None:
-    problem = unsafe_character(value)
-    if problem is not None:
-        raise ValidationError(problem)
-
-
-def _text(max_length: int, *, required: bool = True) -> fields.String:
-    return fields.String(
-        required=required,
-        validate=[validate.Length(min=1 if required else 0, max=max_length), _no_control],
-    )
+def _text(name: str) -> fields.String:
+    return fields.String(required=True, validate=list(RULES[name]))
 
 
 class BillRowSchema(Schema):
+    """One row of the file: each column read into its type and checked with the field's rules
+    (``services.billing.validation``), which staff forms share."""
+
     def __init__(
         self, settings: CodeSettings, policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES
     ) -> None:
@@ -279,32 +281,27 @@ class BillRowSchema(Schema):
         self.code_settings = settings
         self.policy_statuses = tuple(normalise_status(s) for s in policy_statuses)
 
-    policy_number = _text(POLICY_NUMBER_MAX)
-    policy_type = _text(POLICY_TYPE_MAX)
-    policy_account_name = _text(NAME_MAX)
-    policy_status = _text(POLICY_STATUS_MAX)
-    customer_name = _text(NAME_MAX)
-    customer_email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
-    invoice_number = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=INVOICE_NUMBER_MAX),
-            validate.Regexp(r"^[!-~]+$", error="Printable ASCII without spaces only."),
-        ],
-    )
+    policy_number = _text("policy_number")
+    policy_type = _text("policy_type")
+    policy_account_name = _text("policy_account_name")
+    policy_status = _text("policy_status")
+    customer_name = _text("customer_name")
+    customer_email = _text("customer_email")
+    invoice_number = _text("invoice_number")
     amount = fields.String(required=True)
     due_date = fields.Date(required=True, format="%Y-%m-%d")
     payment_code = fields.String(load_default="")
     expires_at = fields.String(load_default="")
-    info = fields.String(load_default="")
-    footer_message = fields.String(load_default="")
+    info = fields.String(load_default="", validate=list(RULES["info"]))
+    footer_message = fields.String(load_default="", validate=list(RULES["footer_message"]))
 
     @validates("amount")
     def _amount(self, value: str, **_: Any) -> None:
         if not (value.isascii() and value.isdigit()):
             raise ValidationError("Whole rupiah in digits only, e.g. 150000 (no dots or commas).")
-        if not 0 < int(value) <= AMOUNT_MAX:
-            raise ValidationError(f"Must be between 1 and {AMOUNT_MAX}.")
+        problems = problems_of("amount", int(value))
+        if problems:
+            raise ValidationError(problems)
 
     @validates("policy_status")
     def _policy_status(self, value: str, **_: Any) -> None:
@@ -330,20 +327,6 @@ class BillRowSchema(Schema):
                 raise ValidationError(
                     "ISO 8601, e.g. 2026-12-31T16:59:59Z (UTC when no offset)."
                 ) from None
-
-    @validates("info")
-    def _info(self, value: str, **_: Any) -> None:
-        try:
-            check_info(value)
-        except ReceiptTextError as exc:
-            raise ValidationError(str(exc)) from None
-
-    @validates("footer_message")
-    def _footer(self, value: str, **_: Any) -> None:
-        try:
-            layout_footer(value)
-        except ReceiptTextError as exc:
-            raise ValidationError(str(exc)) from None
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -388,9 +371,11 @@ def _column_positions(header: list[str], report: ImportReport) -> list[int] | No
 
 
 def read_rows(
-    bill_file: BillFile, settings: CodeSettings, report: ImportReport,
+    bill_file: BillFile,
+    settings: CodeSettings,
+    report: ImportReport,
     policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
-) -> Iterator[tuple[int, Row]]:  # fmt: skip
+) -> Iterator[tuple[int, Row]]:
     """Parse and check each row on its own; errors go to ``report``, good rows are yielded."""
     positions = _column_positions(bill_file.header, report)
     if positions is None:
@@ -404,9 +389,10 @@ def read_rows(
             continue
         if len(values) != width:
             report.errors.append(
-                RowError(line, "row", f"Has {len(values)} fields; expected {width}.",
-                         str(len(values)))
-            )  # fmt: skip
+                RowError(
+                    line, "row", f"Has {len(values)} fields; expected {width}.", str(len(values))
+                )
+            )
             continue
         count += 1
         if count > MAX_ROWS:
@@ -419,8 +405,9 @@ def read_rows(
             messages = exc.messages if isinstance(exc.messages, dict) else {"row": exc.messages}
             for name, problems in messages.items():
                 for problem in problems if isinstance(problems, list) else [problems]:
-                    report.errors.append(RowError(line, str(name), str(problem),
-                                                  raw.get(str(name), "")))  # fmt: skip
+                    report.errors.append(
+                        RowError(line, str(name), str(problem), raw.get(str(name), ""))
+                    )
 
 
 class _Consistency:
@@ -444,19 +431,36 @@ class _Consistency:
         values = (row["policy_type"], row["policy_account_name"], row["policy_status"], email)
         earlier = self.policies.setdefault(row["policy_number"], (line, values))
         if earlier[1] != values:
-            errors.append(RowError(line, "policy_number",
-                                   "Other policy details than an earlier line for this policy.",
-                                   f"{row['policy_number']} (line {earlier[0]})"))  # fmt: skip
+            errors.append(
+                RowError(
+                    line,
+                    "policy_number",
+                    "Other policy details than an earlier line for this policy.",
+                    f"{row['policy_number']} (line {earlier[0]})",
+                )
+            )
         invoice = row["invoice_number"]
         if invoice in self.invoices:
-            errors.append(RowError(line, "invoice_number", "Repeats an earlier line.",
-                                   f"{invoice} (line {self.invoices[invoice]})"))  # fmt: skip
+            errors.append(
+                RowError(
+                    line,
+                    "invoice_number",
+                    "Repeats an earlier line.",
+                    f"{invoice} (line {self.invoices[invoice]})",
+                )
+            )
         self.invoices.setdefault(invoice, line)
         code = row["payment_code"]
         if code:
             if code in self.codes:
-                errors.append(RowError(line, "payment_code", "Repeats an earlier line.",
-                                       f"{code} (line {self.codes[code]})"))  # fmt: skip
+                errors.append(
+                    RowError(
+                        line,
+                        "payment_code",
+                        "Repeats an earlier line.",
+                        f"{code} (line {self.codes[code]})",
+                    )
+                )
             self.codes.setdefault(code, line)
 
 
@@ -499,13 +503,21 @@ def _snapshot(bill: _Bill) -> dict[str, Any]:
     """What the audit log keeps of a bill and the policy and policyholder its row carries."""
     policy, holder = bill.policy, bill.policy.holder
     return {
-        "invoice_number": bill.invoice_number, "amount": bill.amount, "due_date": bill.due_date,
-        "state": bill.state, "info": bill.info, "footer_message": bill.footer_message,
-        "payment_code": bill.code, "expires_at": bill.expires_at,
-        "policy_number": policy.number, "policy_type": policy.type,
-        "policy_account_name": policy.account_name, "policy_status": policy.status,
-        "customer_name": holder.name, "customer_email": holder.email,
-    }  # fmt: skip
+        "invoice_number": bill.invoice_number,
+        "amount": bill.amount,
+        "due_date": bill.due_date,
+        "state": bill.state,
+        "info": bill.info,
+        "footer_message": bill.footer_message,
+        "payment_code": bill.code,
+        "expires_at": bill.expires_at,
+        "policy_number": policy.number,
+        "policy_type": policy.type,
+        "policy_account_name": policy.account_name,
+        "policy_status": policy.status,
+        "customer_name": holder.name,
+        "customer_email": holder.email,
+    }
 
 
 BILL_FIELDS = ("amount", "due_date", "info", "footer_message")
@@ -522,6 +534,26 @@ class _Plan:
     new_bills: list[tuple[_Bill, str | None]] = field(default_factory=list)  # supplied code
     changed_bills: list[tuple[_Bill, dict[str, Any], bool]] = field(default_factory=list)
     conflicts: list[tuple[int, _Bill, str]] = field(default_factory=list)
+
+
+def _policies_named(
+    session: Session, numbers: Iterable[str]
+) -> Result[int, str, str, str, str, int, str, str]:
+    """The policies with these numbers, with their policyholders' id, email and name."""
+    return session.execute(
+        select(
+            Policy.id,
+            Policy.number,
+            Policy.type,
+            Policy.account_name,
+            Policy.status,
+            Policyholder.id,
+            Policyholder.email,
+            Policyholder.name,
+        )
+        .join(Policyholder, Policyholder.id == Policy.policyholder_id)
+        .where(Policy.number.in_(numbers))
+    )
 
 
 class _Importer:
@@ -556,24 +588,31 @@ class _Importer:
             )
         }
         policies: dict[str, _Policy] = {}
-        policy_rows = session.execute(
-            select(Policy.id, Policy.number, Policy.type, Policy.account_name, Policy.status,
-                   Policyholder.id, Policyholder.email, Policyholder.name)
-            .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-            .where(Policy.number.in_(numbers))
-        )  # fmt: skip
-        for pid, number, type_, account, status, hid, email, name in policy_rows:
+        for pid, number, type_, account, status, hid, email, name in _policies_named(
+            session, numbers
+        ):
             holder = holders.get(email) or _Holder(hid, email, name)
             policies[number] = _Policy(pid, number, type_, account, status, holder)
         bill_query = (
-            select(Bill.id, Bill.invoice_number, Bill.amount, Bill.due_date, Bill.state,
-                   Bill.info, Bill.footer_message, Policy.number, PaymentCode.id,
-                   PaymentCode.code, PaymentCode.expires_at)
+            select(
+                Bill.id,
+                Bill.invoice_number,
+                Bill.amount,
+                Bill.due_date,
+                Bill.state,
+                Bill.info,
+                Bill.footer_message,
+                Policy.number,
+                PaymentCode.id,
+                PaymentCode.code,
+                PaymentCode.expires_at,
+            )
             .join(Policy, Policy.id == Bill.policy_id)
-            .outerjoin(PaymentCode, and_(PaymentCode.bill_id == Bill.id,
-                                         PaymentCode.retired_at.is_(None)))
+            .outerjoin(
+                PaymentCode, and_(PaymentCode.bill_id == Bill.id, PaymentCode.retired_at.is_(None))
+            )
             .where(Bill.invoice_number.in_(invoices))
-        )  # fmt: skip
+        )
         if lock:  # a payment for one of these bills waits until this chunk is committed
             bill_query = bill_query.with_for_update(of=Bill)
         bills: dict[str, _Bill] = {}
@@ -583,17 +622,16 @@ class _Importer:
             if number not in policies:
                 missing_policies.add(number)
         if missing_policies:  # the bill's own policy, when the row names another one
-            for pid, number, type_, account, status, hid, email, name in session.execute(
-                select(Policy.id, Policy.number, Policy.type, Policy.account_name, Policy.status,
-                       Policyholder.id, Policyholder.email, Policyholder.name)
-                .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-                .where(Policy.number.in_(missing_policies))
-            ):  # fmt: skip
-                policies[number] = _Policy(pid, number, type_, account, status,
-                                           _Holder(hid, email, name))  # fmt: skip
+            for pid, number, type_, account, status, hid, email, name in _policies_named(
+                session, missing_policies
+            ):
+                policies[number] = _Policy(
+                    pid, number, type_, account, status, _Holder(hid, email, name)
+                )
         for bid, invoice, amount, due, state, info, footer, number, cid, code, exp in found:
-            bills[invoice] = _Bill(bid, invoice, policies[number], amount, due, state, info,
-                                   footer, cid, code, exp)  # fmt: skip
+            bills[invoice] = _Bill(
+                bid, invoice, policies[number], amount, due, state, info, footer, cid, code, exp
+            )
         issued: dict[str, int] = {}
         if supplied:
             query = select(PaymentCode.code, PaymentCode.bill_id).where(
@@ -615,10 +653,10 @@ class _Importer:
                     holders[email] = self.pending_holders[email]
                 if number in self.pending_policies:
                     policies[number] = self.pending_policies[number]
-            for policy in policies.values():
-                policy.holder = holders.get(policy.holder.email, policy.holder)
-            for bill in bills.values():
-                bill.policy = policies.get(bill.policy.number, bill.policy)
+            for known_policy in policies.values():
+                known_policy.holder = holders.get(known_policy.holder.email, known_policy.holder)
+            for known_bill in bills.values():
+                known_bill.policy = policies.get(known_bill.policy.number, known_bill.policy)
         self.checking = checking
         plan = _Plan()
         report = self.report
@@ -633,25 +671,34 @@ class _Importer:
                 continue
             policy = policies.get(row["policy_number"])
             if policy is not None and policy.holder.email != row["customer_email"]:
-                problem("customer_email", "The policy belongs to another policyholder.",
-                        row["policy_number"])  # fmt: skip
+                problem(
+                    "customer_email",
+                    "The policy belongs to another policyholder.",
+                    row["policy_number"],
+                )
             code = row["payment_code"]
             if bill is not None:
                 if bill.policy.number != row["policy_number"]:
                     problem("policy_number", "The bill is on another policy.", invoice)
                 if code and code != bill.code:
-                    problem("payment_code", "The bill already has another payment code; "
-                            "reissue codes from the admin screens.", code)  # fmt: skip
+                    problem(
+                        "payment_code",
+                        "The bill already has another payment code; "
+                        "reissue codes from the admin screens.",
+                        code,
+                    )
             elif code in issued:
-                problem("payment_code", "Payment code was issued before; codes are never reused.",
-                        code)  # fmt: skip
+                problem(
+                    "payment_code", "Payment code was issued before; codes are never reused.", code
+                )
             if problems:
                 if checking:
                     report.errors.extend(problems)
                 else:
                     report.skipped += 1
-                    report.notes.append(Note(line, NoteKind.CHANGED_SINCE_CHECK, invoice,
-                                             problems[0].message))  # fmt: skip
+                    report.notes.append(
+                        Note(line, NoteKind.CHANGED_SINCE_CHECK, invoice, problems[0].message)
+                    )
                 continue
             if bill is not None:
                 self._update(plan, line, row, bill, holders, policies)
@@ -700,8 +747,14 @@ class _Importer:
             self.pending_holders[email] = holder
         policy = policies.get(row["policy_number"])
         if policy is None:
-            policy = _Policy(None, row["policy_number"], row["policy_type"],
-                             row["policy_account_name"], row["policy_status"], holder)  # fmt: skip
+            policy = _Policy(
+                None,
+                row["policy_number"],
+                row["policy_type"],
+                row["policy_account_name"],
+                row["policy_status"],
+                holder,
+            )
             policies[policy.number] = policy
             plan.new_policies.append(policy)
             self.report.policies_created += 1
@@ -717,9 +770,14 @@ class _Importer:
         return policy
 
     def _update(
-        self, plan: _Plan, line: int, row: Row, bill: _Bill,
-        holders: dict[str, _Holder], policies: dict[str, _Policy],
-    ) -> None:  # fmt: skip
+        self,
+        plan: _Plan,
+        line: int,
+        row: Row,
+        bill: _Bill,
+        holders: dict[str, _Holder],
+        policies: dict[str, _Policy],
+    ) -> None:
         before = _snapshot(bill)
         self._holder_and_policy(plan, row, holders, policies)
         for name in BILL_FIELDS:
@@ -727,9 +785,15 @@ class _Importer:
         expiry_changed = False
         wanted = row["expires_at"]
         if wanted is not None and bill.code is not None and wanted != bill.expires_at:
-            if wanted <= self.now:
-                self.report.notes.append(Note(line, NoteKind.EXPIRY_KEPT, bill.invoice_number,
-                                              f"{wanted:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+            if expiry_refusal(wanted, now=self.now) is not None:
+                self.report.notes.append(
+                    Note(
+                        line,
+                        NoteKind.EXPIRY_KEPT,
+                        bill.invoice_number,
+                        f"{wanted:%Y-%m-%d %H:%M} UTC",
+                    )
+                )
             else:
                 bill.expires_at = wanted
                 expiry_changed = True
@@ -741,26 +805,43 @@ class _Importer:
         plan.changed_bills.append((bill, before, expiry_changed))
 
     def _create(
-        self, plan: _Plan, line: int, row: Row,
-        holders: dict[str, _Holder], policies: dict[str, _Policy], *, checking: bool,
-    ) -> None:  # fmt: skip
+        self,
+        plan: _Plan,
+        line: int,
+        row: Row,
+        holders: dict[str, _Holder],
+        policies: dict[str, _Policy],
+        *,
+        checking: bool,
+    ) -> None:
         invoice = row["invoice_number"]
         expires_at = row["expires_at"]
-        if expires_at is not None and expires_at <= self.now:
+        if expires_at is not None and expiry_refusal(expires_at, now=self.now) is not None:
             self.report.skipped += 1
-            self.report.notes.append(Note(line, NoteKind.EXPIRED_NEW, invoice,
-                                          f"{expires_at:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+            self.report.notes.append(
+                Note(line, NoteKind.EXPIRED_NEW, invoice, f"{expires_at:%Y-%m-%d %H:%M} UTC")
+            )
             return
         if expires_at is None:
-            expires_at = default_expiry(row["due_date"], self.settings)
-            if expires_at <= self.now:
-                expires_at = default_expiry(self.now.astimezone(WIB).date(), self.settings)
-                self.report.notes.append(Note(line, NoteKind.OVERDUE_NEW, invoice,
-                                              f"due {row['due_date']}"))  # fmt: skip
+            expires_at = new_code_expiry(row["due_date"], self.settings, now=self.now)
+            if is_overdue(row["due_date"], self.settings, now=self.now):
+                self.report.notes.append(
+                    Note(line, NoteKind.OVERDUE_NEW, invoice, f"due {row['due_date']}")
+                )
         policy = self._holder_and_policy(plan, row, holders, policies)
-        bill = _Bill(None, invoice, policy, row["amount"], row["due_date"],
-                     BillState.UNPAID.value, row["info"], row["footer_message"], None,
-                     row["payment_code"] or None, expires_at)  # fmt: skip
+        bill = _Bill(
+            None,
+            invoice,
+            policy,
+            row["amount"],
+            row["due_date"],
+            BillState.UNPAID.value,
+            row["info"],
+            row["footer_message"],
+            None,
+            row["payment_code"] or None,
+            expires_at,
+        )
         self.report.created += 1
         plan.new_bills.append((bill, row["payment_code"] or None))
 
@@ -784,28 +865,53 @@ class _Importer:
         if plan.new_policies:
             result = session.execute(
                 insert(Policy).returning(Policy.id, Policy.number),
-                [{"number": p.number, "type": p.type, "account_name": p.account_name,
-                  "status": p.status, "policyholder_id": p.holder.id, "created_at": now}
-                 for p in plan.new_policies],
-            )  # fmt: skip
+                [
+                    {
+                        "number": p.number,
+                        "type": p.type,
+                        "account_name": p.account_name,
+                        "status": p.status,
+                        "policyholder_id": p.holder.id,
+                        "created_at": now,
+                    }
+                    for p in plan.new_policies
+                ],
+            )
             ids = dict((number, id_) for id_, number in result)
             for policy in plan.new_policies:
                 policy.id = ids[policy.number]
         if plan.changed_policies:
             session.execute(
                 update(Policy),
-                [{"id": p.id, "type": p.type, "account_name": p.account_name,
-                  "status": p.status, "policyholder_id": p.holder.id}
-                 for p in plan.changed_policies.values()],
-            )  # fmt: skip
+                [
+                    {
+                        "id": p.id,
+                        "type": p.type,
+                        "account_name": p.account_name,
+                        "status": p.status,
+                        "policyholder_id": p.holder.id,
+                    }
+                    for p in plan.changed_policies.values()
+                ],
+            )
         if plan.new_bills:
             result = session.execute(
                 insert(Bill).returning(Bill.id, Bill.invoice_number),
-                [{"invoice_number": b.invoice_number, "policy_id": b.policy.id,
-                  "amount": b.amount, "due_date": b.due_date, "state": b.state, "info": b.info,
-                  "footer_message": b.footer_message, "created_at": now, "updated_at": now}
-                 for b, _ in plan.new_bills],
-            )  # fmt: skip
+                [
+                    {
+                        "invoice_number": b.invoice_number,
+                        "policy_id": b.policy.id,
+                        "amount": b.amount,
+                        "due_date": b.due_date,
+                        "state": b.state,
+                        "info": b.info,
+                        "footer_message": b.footer_message,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for b, _ in plan.new_bills
+                ],
+            )
             ids = dict((invoice, id_) for id_, invoice in result)
             for bill, _ in plan.new_bills:
                 bill.id = ids[bill.invoice_number]
@@ -813,27 +919,50 @@ class _Importer:
         if plan.changed_bills:
             session.execute(
                 update(Bill),
-                [{"id": b.id, "amount": b.amount, "due_date": b.due_date, "info": b.info,
-                  "footer_message": b.footer_message, "updated_at": now}
-                 for b, _, _ in plan.changed_bills],
-            )  # fmt: skip
-            moved = [{"id": b.code_id, "expires_at": b.expires_at}
-                     for b, _, changed in plan.changed_bills if changed]  # fmt: skip
+                [
+                    {
+                        "id": b.id,
+                        "amount": b.amount,
+                        "due_date": b.due_date,
+                        "info": b.info,
+                        "footer_message": b.footer_message,
+                        "updated_at": now,
+                    }
+                    for b, _, _ in plan.changed_bills
+                ],
+            )
+            moved = [
+                {"id": b.code_id, "expires_at": b.expires_at}
+                for b, _, changed in plan.changed_bills
+                if changed
+            ]
             if moved:
                 session.execute(update(PaymentCode), moved)
         if plan.conflicts:
             session.execute(
                 insert(ImportConflict),
-                [{"run_id": run.id, "line": line, "invoice_number": b.invoice_number,
-                  "bill_id": b.id, "bill_state": b.state, "detail": detail, "created_at": now}
-                 for line, b, detail in plan.conflicts],
-            )  # fmt: skip
-        changes = [(b, None) for b, _ in plan.new_bills]
+                [
+                    {
+                        "run_id": run.id,
+                        "line": line,
+                        "invoice_number": b.invoice_number,
+                        "bill_id": b.id,
+                        "bill_state": b.state,
+                        "detail": detail,
+                        "created_at": now,
+                    }
+                    for line, b, detail in plan.conflicts
+                ],
+            )
+        changes: list[tuple[_Bill, dict[str, Any] | None]] = [(b, None) for b, _ in plan.new_bills]
         changes += [(b, before) for b, before, _ in plan.changed_bills]
         audit.record_many(
-            session, actor=actor, action="bill.import", now=now,
+            session,
+            actor=actor,
+            action="bill.import",
+            now=now,
             changes=(audit.Change("bill", b.id, before, _snapshot(b)) for b, before in changes),
-        )  # fmt: skip
+        )
         session.flush()
 
     def _issue_codes(self, new_bills: list[tuple[_Bill, str | None]]) -> None:
@@ -845,18 +974,27 @@ class _Importer:
                 if supplied is None:
                     bill.code = generate_code(self.settings)
             drawn = [b.code for b, supplied in new_bills if supplied is None]
-            taken = set(
-                session.scalars(select(PaymentCode.code).where(PaymentCode.code.in_(drawn)))
-            ) if drawn else set()  # fmt: skip
+            taken = (
+                set(session.scalars(select(PaymentCode.code).where(PaymentCode.code.in_(drawn))))
+                if drawn
+                else set()
+            )
             if taken or len(set(drawn)) != len(drawn):
                 continue
             try:
                 with session.begin_nested():
                     session.execute(
                         insert(PaymentCode),
-                        [{"bill_id": b.id, "code": b.code, "expires_at": b.expires_at,
-                          "issued_at": self.now} for b, _ in new_bills],
-                    )  # fmt: skip
+                        [
+                            {
+                                "bill_id": b.id,
+                                "code": b.code,
+                                "expires_at": b.expires_at,
+                                "issued_at": self.now,
+                            }
+                            for b, _ in new_bills
+                        ],
+                    )
             except IntegrityError:
                 if all(supplied is None for _, supplied in new_bills):
                     continue
@@ -895,23 +1033,42 @@ def open_file(data: bytes, filename: str, report: ImportReport) -> BillFile | No
 
 
 def check(
-    session: Session, data: bytes, *, filename: str, settings: CodeSettings, now: datetime,
-    release: Commit = _no_op, policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
-) -> ImportReport:  # fmt: skip
+    session: Session,
+    data: bytes,
+    *,
+    filename: str,
+    settings: CodeSettings,
+    now: datetime,
+    release: Commit = _no_op,
+    policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
+) -> ImportReport:
     """Read and check the whole file against the database, writing nothing.
 
     The report has the errors (if any) and what applying it now would do. ``release`` is
     called between chunks to end the read transaction (on SQLite every transaction holds the
     write lock); nothing is pending then, so it may be the session's commit.
     """
-    return _check(session, data, filename=filename, settings=settings, now=now,
-                  release=release, policy_statuses=policy_statuses)[0]  # fmt: skip
+    return _check(
+        session,
+        data,
+        filename=filename,
+        settings=settings,
+        now=now,
+        release=release,
+        policy_statuses=policy_statuses,
+    )[0]
 
 
 def _check(
-    session: Session, data: bytes, *, filename: str, settings: CodeSettings, now: datetime,
-    release: Commit, policy_statuses: tuple[str, ...],
-) -> tuple[ImportReport, list[tuple[int, Row]]]:  # fmt: skip
+    session: Session,
+    data: bytes,
+    *,
+    filename: str,
+    settings: CodeSettings,
+    now: datetime,
+    release: Commit,
+    policy_statuses: tuple[str, ...],
+) -> tuple[ImportReport, list[tuple[int, Row]]]:
     """The check, and the rows as read: applying uses them instead of reading the file again
     (reading is most of an import's time)."""
     report = ImportReport(filename=filename)
@@ -934,9 +1091,14 @@ def _check(
 
 
 def create_run(
-    session: Session, data: bytes, *, filename: str, actor: StaffUser | str, now: datetime,
+    session: Session,
+    data: bytes,
+    *,
+    filename: str,
+    actor: StaffUser | str,
+    now: datetime,
     token: str | None = None,
-) -> ImportRun:  # fmt: skip
+) -> ImportRun:
     """Keep a file to be applied (by this process, a confirmation or a background job)."""
     run = ImportRun(
         token=token,
@@ -979,8 +1141,15 @@ def apply_import(
     data, filename = run.content, run.filename
     staff = session.get(StaffUser, run.staff_id) if run.staff_id is not None else None
     actor: StaffUser | str = staff or run.actor
-    report, good_rows = _check(session, data, filename=filename, settings=settings, now=now,
-                               release=commit, policy_statuses=policy_statuses)  # fmt: skip
+    report, good_rows = _check(
+        session,
+        data,
+        filename=filename,
+        settings=settings,
+        now=now,
+        release=commit,
+        policy_statuses=policy_statuses,
+    )
     report.run_id = run_id
     run = session.get_one(ImportRun, run_id)
     if not report.ok:
@@ -993,12 +1162,14 @@ def apply_import(
     rows = report.rows
     earlier = session.scalar(
         select(ImportRun)
-        .where(ImportRun.sha256 == run.sha256, ImportRun.state == ImportState.APPLYING,
-               ImportRun.id != run_id)
+        .where(
+            ImportRun.sha256 == run.sha256,
+            ImportRun.state == ImportState.APPLYING,
+            ImportRun.id != run_id,
+        )
         .order_by(ImportRun.id.desc())
-    )  # fmt: skip
-    report = ImportReport(filename=filename, run_id=run_id, rows=rows, started_at=now,
-                          applied=True)  # fmt: skip
+    )
+    report = ImportReport(filename=filename, run_id=run_id, rows=rows, started_at=now, applied=True)
     if earlier is not None:
         report.completes_run_id, report.completes_run_at = earlier.id, earlier.started_at
         run.completes_run_id = earlier.id
@@ -1031,17 +1202,22 @@ def apply_import(
             .values(state=ImportState.SUPERSEDED.value)
         )
     audit.record(
-        session, actor=actor, action="bills.import", entity="import", entity_id=run_id,
+        session,
+        actor=actor,
+        action="bills.import",
+        entity="import",
+        entity_id=run_id,
         before=None,
-        after={"filename": filename, "sha256": run.sha256, "rows": report.rows,
-               "created": report.created, "updated": report.updated,
-               "unchanged": report.unchanged, "skipped": report.skipped,
-               "conflicts": report.conflicts,
-               "policyholders_created": report.policyholders_created,
-               "policies_created": report.policies_created,
-               "completes_run_id": report.completes_run_id},
+        after={
+            "filename": filename,
+            "sha256": run.sha256,
+            **report.tallies(),
+            "policyholders_created": report.policyholders_created,
+            "policies_created": report.policies_created,
+            "completes_run_id": report.completes_run_id,
+        },
         now=now,
-    )  # fmt: skip
+    )
     session.flush()
     commit()
     return report
@@ -1068,16 +1244,22 @@ def _save_counts(run: ImportRun, report: ImportReport, *, rows_applied: int) -> 
 
 
 def import_bills(
-    session: Session, text: str | bytes, *, settings: CodeSettings, now: datetime,
-    actor: StaffUser | str = "cli", filename: str = "bills.csv",
+    session: Session,
+    text: str | bytes,
+    *,
+    settings: CodeSettings,
+    now: datetime,
+    actor: StaffUser | str = "cli",
+    filename: str = "bills.csv",
     policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES,
-) -> ImportReport:  # fmt: skip
+) -> ImportReport:
     """Check and apply a whole file in the caller's one transaction (demo data, tests).
     Raises ``ImportRejected`` when the file has errors."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     run = create_run(session, data, filename=filename, actor=actor, now=now)
-    report = apply_import(session, run.id, now=now, settings=settings, commit=_no_op,
-                          policy_statuses=policy_statuses)  # fmt: skip
+    report = apply_import(
+        session, run.id, now=now, settings=settings, commit=_no_op, policy_statuses=policy_statuses
+    )
     if not report.ok:
         raise ImportRejected(report)
     return report

@@ -155,8 +155,14 @@ def payable_sql(*, now: datetime, rules: PayabilityRules) -> ColumnElement[bool]
     return refusal_sql(now=now, rules=rules).is_(None)
 
 
-def reason(refused: Refusal, *, rules: PayabilityRules, policy_status: str = "",
-           amount: int = 0, expires_at: datetime | None = None) -> str:  # fmt: skip
+def reason(
+    refused: Refusal,
+    *,
+    rules: PayabilityRules,
+    policy_status: str = "",
+    amount: int = 0,
+    expires_at: datetime | None = None,
+) -> str:
     """A line for logs and staff (English; the portal words it in the reader's language)."""
     if refused is Refusal.EXPIRED and expires_at is not None:
         return f"code expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from portal.models import Bill, Inquiry, Payment, PaymentException, Policy, ReceivedNotification
 from portal.services.billing.payability import PayabilityRules, Refusal, Standing, reason, standing
 from portal.services.billing.statements import bill_refusal
+from portal.services.session import Session
 
 RECENT = 20
 
@@ -47,10 +48,17 @@ def bill_record(
         return None
     refused = bill_refusal(bill, now=now, rules=rules)
     code = bill.current_code
-    why = reason(
-        refused, rules=rules, policy_status=bill.policy.status, amount=bill.amount,
-        expires_at=code.expires_at if code is not None else None,
-    ) if refused is not None else None  # fmt: skip
+    why = (
+        reason(
+            refused,
+            rules=rules,
+            policy_status=bill.policy.status,
+            amount=bill.amount,
+            expires_at=code.expires_at if code is not None else None,
+        )
+        if refused is not None
+        else None
+    )
     codes = [c.code for c in bill.payment_codes]
     notifications = session.scalars(
         select(ReceivedNotification)

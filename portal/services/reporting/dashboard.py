@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Inquiry, Payment, PaymentCode, PaymentException, Policy
 from portal.services.billing.payability import (
@@ -19,6 +18,7 @@ from portal.services.billing.payability import (
 )
 from portal.services.billing.payment_codes import WIB
 from portal.services.reporting.reconciliation import wib_day_bounds
+from portal.services.session import Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, ExceptionKind, Payment, PaymentException, StaffUser
 from portal.models.payments import Resolution
 from portal.services.accounts import audit
 from portal.services.billing.text_rules import unsafe_character
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 NOTE_MAX = 2000
 
@@ -130,8 +130,7 @@ def resolve(
     problem = unsafe_character(note, multiline=True)
     if problem is not None:
         raise ExceptionError(f"The note: {problem}")
-    before = {"resolved_at": None, "resolved_by": None, "resolution_note": None,
-              "resolution": None}  # fmt: skip
+    before = {"resolved_at": None, "resolved_by": None, "resolution_note": None, "resolution": None}
     item.resolved_at = now
     item.resolved_by = actor.email
     item.resolution_note = note
@@ -144,8 +143,14 @@ def resolve(
         entity="payment_exception",
         entity_id=item.id,
         before=before | {"kind": item.kind},
-        after={"resolved_at": now, "resolved_by": actor.email, "resolution_note": note,
-               "resolution": item.resolution, "kind": item.kind, "amount": item.amount},
+        after={
+            "resolved_at": now,
+            "resolved_by": actor.email,
+            "resolution_note": note,
+            "resolution": item.resolution,
+            "kind": item.kind,
+            "amount": item.amount,
+        },
         now=now,
-    )  # fmt: skip
+    )
     return item

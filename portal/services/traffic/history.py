@@ -8,11 +8,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 from portal.models import Inquiry, PaymentCode, ReceivedNotification
 from portal.services.paging import Page, paginate
 from portal.services.reporting.reconciliation import wib_day_bounds
+from portal.services.session import Session
 
 
 @dataclass(frozen=True, slots=True)
