@@ -310,3 +310,55 @@ def test_axe_finds_no_violation_on_any_portal_page(
     finally:
         context.close()
     assert found == {}
+
+
+@pytest.mark.parametrize("device", VIEWPORTS)
+def test_emails_read_well_in_a_browser_at_both_sizes(browser: Any, device: str) -> None:
+    """The HTML part of a reminder, a receipt and an activation email, as a mail program shows
+    it: branded, no sideways scrolling, no axe violation."""
+    from portal.models import Policyholder as Holder_
+    from portal.services.accounts.links import account_link_email
+    from portal.services.contact import InsurerContact
+    from portal.services.mail.reminders import Notice, NoticeKind, compose
+
+    insurer = InsurerContact(
+        name="PT Asuransi Demo Sejahtera", phone="1500-123", email="layanan@asuransi-demo.example",
+        whatsapp="+62 811-1500-123", licence="Berizin dan diawasi oleh Otoritas Jasa Keuangan",
+    )  # fmt: skip
+    now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    base = "https://premi.example.co.id"
+    reminder = Notice(
+        NoticeKind.CODE_EXPIRING, 41, "budi@example.com", "Budi Santoso", "id", "INV-7",
+        150_000, "8896469706801443", None, now + timedelta(days=2), policy_number="9090900001",
+        policy_type="Dana Pendidikan",
+    )  # fmt: skip
+    receipt = Notice(
+        NoticeKind.PAYMENT_RECEIVED, 41, "budi@example.com", "Budi Santoso", "en", "INV-7",
+        150_000, "8896469706801443", None, None, now, policy_number="9090900001",
+        policy_type="Dana Pendidikan", payment_id=9, agent_id="ALFAMART", store="TZ01",
+        reference="ALFA-20261128-TZ01-00012345",
+    )  # fmt: skip
+    holder = Holder_(name="Siti Rahayu", email="siti@example.com", language="id")
+    emails = {
+        "reminder": compose(reminder, base_url=base, insurer=insurer, now=now),
+        "receipt": compose(receipt, base_url=base, insurer=insurer, now=now),
+        "activation": account_link_email(
+            holder, "activate", f"{base}/activate/" + "x" * 120, max_age=timedelta(days=7),
+            insurer=insurer,
+        ),
+    }  # fmt: skip
+    context = browser.new_context(viewport=VIEWPORTS[device])
+    page = context.new_page()
+    try:
+        for name, email in emails.items():
+            assert email.html is not None
+            page.set_content(email.html)
+            assert "PT Asuransi Demo Sejahtera" in page.inner_text("body")
+            assert page.evaluate(WIDEST) <= VIEWPORTS[device]["width"], name
+            violations = axe_violations(page)
+            assert violations == [], (name, violations)
+            screenshot(page, f"portal-level-email-{name}-{device}")
+        assert "7 hari" in emails["activation"].text
+        assert "Alfamart (store TZ01)" in emails["receipt"].text
+    finally:
+        context.close()

@@ -92,7 +92,8 @@ def html(
             f'<p style="margin:0 0 18px"><a href="{escape(url)}" style="display:inline-block;'
             f"background:{_BRAND};color:#ffffff;text-decoration:none;font-weight:bold;"
             f'padding:12px 20px;border-radius:6px">{escape(label)}</a></p>'
-            f'<p style="margin:0 0 14px;font-size:13px;color:{_MUTED}">{escape(url)}</p>'
+            f'<p style="margin:0 0 14px;font-size:13px;color:{_MUTED};word-break:break-all">'
+            f"{escape(url)}</p>"
         )
     contacts = " &middot; ".join(str(escape(line)) for line in _contacts(insurer, language))
     licence = f"<br>{escape(insurer.licence)}" if insurer.licence else ""
@@ -105,18 +106,19 @@ def html(
         f"<title>{escape(message.subject)}</title></head>"
         f'<body style="margin:0;padding:0;background:#f4f6f8;color:{_INK};'
         f'font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5">'
-        f'<table role="presentation" width="100%" style="border-collapse:collapse">'
+        f'<main><table role="presentation" width="100%" style="border-collapse:collapse">'
         f'<tr><td align="center" style="padding:16px 8px">'
         f'<table role="presentation" width="100%" style="max-width:560px;border-collapse:collapse;'
         f'background:#ffffff;border:1px solid #c9d1d9">'
         f'<tr><td style="background:{_BRAND};color:#ffffff;padding:14px 20px;font-size:18px;'
         f'font-weight:bold">{logo}{escape(insurer.name)}</td></tr>'
-        f'<tr><td style="padding:20px">{p(message.greeting)}{body}{facts}{button}{closing}'
+        f'<tr><td style="padding:20px"><h1 style="font-size:20px;line-height:1.3;margin:0 0 16px">'
+        f"{escape(message.subject)}</h1>{p(message.greeting)}{body}{facts}{button}{closing}"
         f"</td></tr>"
         f'<tr><td style="padding:14px 20px;border-top:1px solid #c9d1d9;color:{_MUTED};'
         f'font-size:13px"><strong>{escape(insurer.name)}</strong><br>{contacts}{licence}'
         f"<br><br>{why}</td></tr>"
-        f"</table></td></tr></table></body></html>"
+        f"</table></td></tr></table></main></body></html>"
     )
 
 
