@@ -141,14 +141,14 @@ def wib(value: datetime) -> str:
 def time_left(expires_at: datetime, now: datetime) -> str:
     seconds = int((expires_at - now).total_seconds())
     if seconds <= 0:
-        return _("expired")
+        return str(_("expired"))
     days, rest = divmod(seconds, 86400)
     if days >= 2:
-        return ngettext("%(num)d day left", "%(num)d days left", days)
+        return str(ngettext("%(num)d day left", "%(num)d days left", days))
     hours = days * 24 + rest // 3600
     if hours >= 1:
-        return ngettext("%(num)d hour left", "%(num)d hours left", hours)
-    return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, rest // 60))
+        return str(ngettext("%(num)d hour left", "%(num)d hours left", hours))
+    return str(ngettext("%(num)d minute left", "%(num)d minutes left", max(1, rest // 60)))
 
 
 def grouped(code: str) -> list[str]:

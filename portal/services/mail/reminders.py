@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import ColumnElement, Table, delete, exists, select
 from sqlalchemy.orm import Session
 
 from portal.models import Bill, Payment, PaymentCode, Policy, Policyholder, ReminderSent
@@ -76,14 +76,14 @@ class Notice:
     reference: str | None = None
 
 
-def _bill_columns():  # type: ignore[no-untyped-def]
+def _bill_columns() -> tuple[Any, ...]:
     return (
         Bill.id, Policyholder.email, Policyholder.name, Policyholder.language,
         Bill.invoice_number, Bill.amount, Bill.due_date, Policy.number, Policy.type,
     )  # fmt: skip
 
 
-def _not_sent(kind: NoticeKind):  # type: ignore[no-untyped-def]
+def _not_sent(kind: NoticeKind) -> ColumnElement[bool]:
     return ~exists().where(ReminderSent.bill_id == Bill.id, ReminderSent.kind == kind.value)
 
 
@@ -168,10 +168,8 @@ def _notice(kind: NoticeKind, row: tuple) -> Notice:  # type: ignore[type-arg]
 def claim(session: Session, notice: Notice, *, now: datetime) -> bool:
     """Take the right to send ``notice``; False if another run has it (or sent it)."""
     values = {"bill_id": notice.bill_id, "kind": notice.kind.value, "sent_at": now}
-    return (
-        insert_unless_exists(session, ReminderSent.__table__, values, ["bill_id", "kind"])
-        is not None
-    )
+    table = cast(Table, ReminderSent.__table__)
+    return insert_unless_exists(session, table, values, ["bill_id", "kind"]) is not None
 
 
 def release(session: Session, notice: Notice) -> None:
