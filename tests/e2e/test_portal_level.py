@@ -107,6 +107,13 @@ def test_dashboard_leads_with_the_bill_to_pay_soonest_and_folds_the_rest(
         for part in ("p.code", ".amount", ".deadline"):
             box = first.locator(part).bounding_box()
             assert box is not None and box["y"] + box["height"] <= height, part
+        # The card's content keeps off its border, on both sides.
+        card, badge = first.bounding_box(), first.locator(".badge").bounding_box()
+        title = first.locator(".bill-title").bounding_box()
+        assert (
+            title["x"] - card["x"] >= 12
+            and card["x"] + card["width"] - (badge["x"] + badge["width"]) >= 12
+        )
         screenshot(page, f"portal-level-dashboard-{device}")
         assert page.evaluate(WIDEST) <= VIEWPORTS[device]["width"], page.evaluate(OVERFLOWING)
         # The amount has its own copy button: digits only, ready for a banking app.
