@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import (
@@ -59,13 +59,16 @@ from portal.services.accounts.credentials import (
     personal_words,
     set_password,
 )
-from portal.services.billing import pdf, statements
+from portal.services.billing import statements
 from portal.services.billing.barcodes import code128_svg, qr_svg
 from portal.services.billing.chains import CHAINS
 from portal.services.billing.money import format_rupiah
 from portal.services.contact import InsurerContact, insurer_contact
 from portal.services.traffic.inquiries import InquiryRules
 from portal.web import LANGUAGE_COOKIE, audit_login, link_settings
+
+if TYPE_CHECKING:
+    from portal.services.billing import pdf
 
 log = logging.getLogger(__name__)
 
@@ -442,6 +445,8 @@ def _safe_filename(text: str) -> str:
 
 
 def _labels(insurer: InsurerContact) -> pdf.Labels:
+    from portal.services.billing import pdf
+
     return pdf.Labels(
         slip_title=_("Pay at an Alfa Group store"),
         receipt_title=_("Payment receipt"),
@@ -474,6 +479,8 @@ def _labels(insurer: InsurerContact) -> pdf.Labels:
 
 
 def _brand() -> pdf.Brand:
+    from portal.services.billing import pdf
+
     insurer = insurer_contact(current_app.config)
     logo = None
     if insurer.logo and current_app.static_folder:
@@ -486,6 +493,9 @@ def _brand() -> pdf.Brand:
 @policyholder_required
 def bill_pdf(bill_id: int) -> Any:
     """The payment slip as a PDF, built here (not the browser's print): only while payable."""
+    # fpdf2 (with Pillow and fontTools) loads when a PDF is asked for, not at every start-up.
+    from portal.services.billing import pdf
+
     now = utcnow()
     detail = statements.bill_of(db.session, _holder().id, bill_id, now=now, rules=_rules())
     if detail is None or not detail.can_pay or detail.summary.payment_code is None:
@@ -510,6 +520,8 @@ def bill_pdf(bill_id: int) -> Any:
 @bp.route("/payments/<int:payment_id>/receipt.pdf")
 @policyholder_required
 def receipt_pdf(payment_id: int) -> Any:
+    from portal.services.billing import pdf
+
     record = statements.payment_of(db.session, _holder().id, payment_id)
     if record is None:
         abort(404)
