@@ -62,6 +62,12 @@ DEFAULTS: dict[str, Any] = {
     "INSURER_NAME": "PT Asuransi Demo Sejahtera",
     "INSURER_PHONE": "1500-123",
     "INSURER_EMAIL": "layanan@asuransi-demo.example",
+    # The insurer's brand in the portal's header and footer, the slip, the PDFs and every
+    # email: a WhatsApp number, a logo (a file under portal/static/, never another host: CSP)
+    # and the regulator's licence line.
+    "INSURER_WHATSAPP": "+62 811-1500-123",
+    "INSURER_LOGO": "img/insurer-logo.svg",
+    "INSURER_LICENCE": "Berizin dan diawasi oleh Otoritas Jasa Keuangan (OJK)",
     "DEFAULT_INFO": "Premi Asuransi",
     "DEFAULT_FOOTER_MESSAGE": "Terima kasih. Simpan struk ini sebagai  bukti bayar premi Anda.",
     # Logs: JSON lines on stdout ("text" for plain lines while developing).
@@ -196,6 +202,9 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "INSURER_NAME": ("INSURER_NAME", _str),
     "INSURER_PHONE": ("INSURER_PHONE", _str),
     "INSURER_EMAIL": ("INSURER_EMAIL", _str),
+    "INSURER_WHATSAPP": ("INSURER_WHATSAPP", _str),
+    "INSURER_LOGO": ("INSURER_LOGO", _str),
+    "INSURER_LICENCE": ("INSURER_LICENCE", _str),
     "DEFAULT_INFO": ("DEFAULT_INFO", _str),
     "DEFAULT_FOOTER_MESSAGE": ("DEFAULT_FOOTER_MESSAGE", _str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", _str),

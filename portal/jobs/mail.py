@@ -20,6 +20,7 @@ from portal.extensions import db, jobs
 from portal.models import Policyholder
 from portal.services.accounts.links import send_account_link
 from portal.services.billing import statements
+from portal.services.contact import insurer_contact
 from portal.services.mail import reminders
 from portal.services.mail.outbox import Email, send
 from portal.services.mail.reminders import ReminderSettings
@@ -48,6 +49,7 @@ def _send_link(holder: Policyholder, purpose: Literal["activate", "reset"]) -> N
         base_url=public_base_url(),
         link_settings=link_settings(purpose),
         mail_settings=mail_settings(),
+        insurer=insurer_contact(current_app.config),
     )
 
 
@@ -81,9 +83,12 @@ def send_password_reset(email: str) -> None:
 
 @jobs.task("mail.notice", retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY,
            retry_backoff=MAIL_RETRY_BACKOFF)  # fmt: skip
-def send_notice(bill_id: int, kind: str, to: str, subject: str, text: str) -> None:
-    """A receipt or reminder, claimed already by the sweep that queued it (so sent once)."""
-    send(mail_settings(), Email(to=to, subject=subject, text=text))
+def send_notice(
+    bill_id: int, kind: str, to: str, subject: str, text: str, html: str | None = None
+) -> None:
+    """A receipt or reminder, claimed already by the sweep that queued it (so sent once).
+    ``html`` defaults to None so jobs queued before emails had an HTML part still run."""
+    send(mail_settings(), Email(to=to, subject=subject, text=text, html=html))
     log.info("notice %s for bill %s sent", kind, bill_id)
 
 
@@ -116,13 +121,16 @@ def sweep_notices(*, send_now: bool) -> SweepResult:
             db.session.rollback()
             continue  # another sweep has it
         db.session.commit()
-        email = reminders.compose(notice)
+        email = reminders.compose(
+            notice, base_url=public_base_url(), insurer=insurer_contact(current_app.config),
+            now=now,
+        )  # fmt: skip
         try:
             if send_now:
                 send(mail_settings(), email)
             else:
                 send_notice.enqueue(notice.bill_id, notice.kind.value, email.to, email.subject,
-                                    email.text)  # fmt: skip
+                                    email.text, email.html)  # fmt: skip
         except Exception as exc:
             if send_now and not isinstance(exc, MAIL_ERRORS):
                 raise

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
-from typing import Any, Literal, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from flask import (
     Response,
@@ -21,8 +22,6 @@ from flask import (
 )
 from flask_babel import (
     force_locale,
-    format_date,
-    format_time,
     format_timedelta,
     get_locale,
     ngettext,
@@ -46,6 +45,7 @@ from portal.policyholder.forms import (
     LoginForm,
     SetPasswordForm,
 )
+from portal.services import wording
 from portal.services.accounts.audit import LoginArea, LoginEvent
 from portal.services.accounts.credentials import (
     PASSWORD_MIN,
@@ -59,11 +59,15 @@ from portal.services.accounts.credentials import (
 )
 from portal.services.billing import statements
 from portal.services.billing.barcodes import code128_svg, qr_svg
+from portal.services.billing.chains import CHAINS
 from portal.services.billing.money import format_rupiah
 from portal.services.billing.payment_codes import code_groups
-from portal.services.contact import insurer_contact
+from portal.services.contact import InsurerContact, insurer_contact
 from portal.services.traffic.inquiries import InquiryRules
 from portal.web import LANGUAGE_COOKIE, audit_login, link_settings, safe_next
+
+if TYPE_CHECKING:
+    from portal.services.billing import pdf
 
 log = logging.getLogger(__name__)
 
@@ -115,27 +119,26 @@ def _language() -> str:
 
 
 def long_date(value: date | datetime) -> str:
-    """``21 Mei 2026`` / ``21 May 2026``; a datetime is first moved to WIB."""
-    return str(format_date(value, "d MMMM y"))
+    """``21 Mei 2026`` / ``21 May 2026``; a datetime is first moved to WIB (as in emails)."""
+    return wording.long_date(value, _language())
 
 
 def wib(value: datetime) -> str:
-    """``21 Mei 2026, 16.59 WIB`` / ``21 May 2026, 16:59 WIB``."""
-    clock = "HH.mm" if _language() == "id" else "HH:mm"
-    return f"{format_date(value, 'd MMMM y')}, {format_time(value, clock)} WIB"
+    """``21 Mei 2026, 16.59 WIB`` / ``21 May 2026, 16:59 WIB`` (as in emails)."""
+    return wording.wib_time(value, _language())
 
 
 def time_left(expires_at: datetime, now: datetime) -> str:
     seconds = int((expires_at - now).total_seconds())
     if seconds <= 0:
-        return _("expired")
+        return str(_("expired"))
     days, rest = divmod(seconds, 86400)
     if days >= 2:
-        return ngettext("%(num)d day left", "%(num)d days left", days)
+        return str(ngettext("%(num)d day left", "%(num)d days left", days))
     hours = days * 24 + rest // 3600
     if hours >= 1:
-        return ngettext("%(num)d hour left", "%(num)d hours left", hours)
-    return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, rest // 60))
+        return str(ngettext("%(num)d hour left", "%(num)d hours left", hours))
+    return str(ngettext("%(num)d minute left", "%(num)d minutes left", max(1, rest // 60)))
 
 
 @bp.context_processor
@@ -250,7 +253,8 @@ def login() -> Any:
         if 0 < left <= login_throttle.WARN_REMAINING:
             flash(ngettext("%(num)d attempt left before a pause.",
                            "%(num)d attempts left before a pause.", left), "error")  # fmt: skip
-    return render_template("policyholder/login.html", form=form)
+        return render_template("policyholder/login.html", form=form, refused=True)
+    return render_template("policyholder/login.html", form=form, refused=False)
 
 
 def _locked_out(email: str, wait: int) -> Any:
@@ -377,12 +381,8 @@ def _rules() -> InquiryRules:
 @policyholder_required
 def dashboard() -> Any:
     now = utcnow()
-    policies = statements.policies_of(
-        db.session, _holder().id, now=now, rules=_rules().payability
-    )
-    return render_template(
-        "policyholder/dashboard.html", policies=policies, now=now, time_left=time_left
-    )
+    dash = statements.dashboard_of(db.session, _holder().id, now=now, rules=_rules().payability)
+    return render_template("policyholder/dashboard.html", dash=dash, now=now, time_left=time_left)
 
 
 @bp.route("/bills/<int:bill_id>")
@@ -405,7 +405,125 @@ def bill(bill_id: int) -> Any:
         time_left=time_left,
         barcode=barcode,
         qr=qr,
+        chains=CHAINS,
+        chosen_chain=_chosen_chain(),
     )
+
+
+def _chosen_chain() -> str:
+    """The chain whose steps show first: ``?chain=`` (a link can pick it), else Alfamart."""
+    wanted = request.args.get("chain", "")
+    return wanted if any(c.slug == wanted for c in CHAINS) else CHAINS[0].slug
+
+
+def _pdf_response(document: bytes, filename: str) -> Response:
+    response = Response(document, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _safe_filename(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:60] or "document"
+
+
+def _labels(insurer: InsurerContact) -> pdf.Labels:
+    from portal.services.billing import pdf
+
+    return pdf.Labels(
+        slip_title=_("Pay at an Alfa Group store"),
+        receipt_title=_("Payment receipt"),
+        payment_code=_("Payment code"),
+        amount=_("Amount"),
+        pay_before=_("Pay before"),
+        name=_("Name"),
+        policy=_("Policy"),
+        invoice=_("Invoice"),
+        due_date=_("Due date"),
+        paid_at=_("Paid at"),
+        store=_("Paid at the store"),
+        reference=_("Transaction reference"),
+        how_to_pay=_("How to pay"),
+        steps=(
+            _("Go to the cashier of any Alfamart, Alfamidi, Alfaexpress, Lawson or Dan+Dan store."),
+            _("Say you want to pay an insurance premium through DOKU and show this payment code."),
+            _("Check the name and amount on the cashier's screen, pay in cash, keep the receipt."),
+        ),
+        footer_title=_("The receipt will end with"),
+        received_note=_(
+            "The premium was received in cash at the store named above and passed on to us by DOKU."
+        ),
+        contact=_(
+            "Questions? Call %(phone)s or email %(email)s.",
+            phone=insurer.phone,
+            email=insurer.email,
+        ),
+    )
+
+
+def _brand() -> pdf.Brand:
+    from portal.services.billing import pdf
+
+    insurer = insurer_contact(current_app.config)
+    logo = None
+    if insurer.logo and current_app.static_folder:
+        candidate = Path(current_app.static_folder) / insurer.logo
+        logo = candidate if candidate.is_file() else None
+    return pdf.Brand(insurer=insurer, logo=logo, labels=_labels(insurer))
+
+
+@bp.route("/bills/<int:bill_id>/slip.pdf")
+@policyholder_required
+def bill_pdf(bill_id: int) -> Any:
+    """The payment slip as a PDF, built here (not the browser's print): only while payable."""
+    # fpdf2 (with Pillow and fontTools) loads when a PDF is asked for, not at every start-up.
+    from portal.services.billing import pdf
+
+    now = utcnow()
+    detail = statements.bill_of(db.session, _holder().id, bill_id, now=now, rules=_rules())
+    if detail is None or not detail.can_pay or detail.summary.payment_code is None:
+        abort(404)
+    s = detail.summary
+    document = pdf.slip_pdf(
+        pdf.SlipContent(
+            code=s.payment_code or "",
+            amount=format_rupiah(s.amount),
+            pay_before=wib(s.expires_at) if s.expires_at else "",
+            name=detail.customer_name,
+            policy=f"{detail.policy_type} · {detail.policy_number}",
+            invoice=s.invoice_number,
+            due_date=long_date(s.due_date),
+            footer_lines=detail.footer.lines,
+        ),
+        brand=_brand(),
+    )
+    return _pdf_response(document, f"slip-{_safe_filename(s.invoice_number)}.pdf")
+
+
+@bp.route("/payments/<int:payment_id>/receipt.pdf")
+@policyholder_required
+def receipt_pdf(payment_id: int) -> Any:
+    from portal.services.billing import pdf
+
+    record = statements.payment_of(db.session, _holder().id, payment_id)
+    if record is None:
+        abort(404)
+    store = record.chain or _("Alfa Group store")
+    if record.store:
+        store += " · " + _("store %(store)s", store=record.store)
+    document = pdf.receipt_pdf(
+        pdf.ReceiptContent(
+            amount=format_rupiah(record.amount),
+            paid_at=wib(record.paid_at),
+            name=record.customer_name,
+            policy=f"{record.policy_type} · {record.policy_number}",
+            invoice=record.invoice_number,
+            code=record.payment_code,
+            store=store,
+            reference=record.transaction_reference or "–",
+        ),
+        brand=_brand(),
+    )
+    return _pdf_response(document, f"receipt-{_safe_filename(record.invoice_number)}.pdf")
 
 
 @bp.route("/payments")

@@ -84,3 +84,24 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Viewports the portal's level is judged at (issue 12): a laptop and a common phone.
+LAPTOP = {"width": 1366, "height": 768}
+PHONE_TALL = {"width": 390, "height": 844}
+
+
+def axe_violations(page: Any) -> list[str]:
+    """Every axe-core violation on the page as it is now ("rule: target"); [] if none.
+
+    axe-core comes bundled with axe-playwright-python (no download); it is evaluated through
+    the DevTools protocol, which the page's CSP does not govern.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    found: list[str] = []
+    for violation in results.response["violations"]:
+        for node in violation["nodes"]:
+            found.append(f"{violation['id']}: {' '.join(map(str, node['target']))}")
+    return found

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.models import Policyholder
 from portal.services.accounts.credentials import LinkSettings, make_link_token
 from portal.services.accounts.links import send_account_link
+from portal.services.contact import insurer_contact
 from portal.web import link_settings, mail_settings
 from tests.policyholder.conftest import (
     PASSWORD,
@@ -235,6 +236,7 @@ def test_activation_email_from_the_back_office_opens_the_activation_page(
             base_url="http://localhost/",
             link_settings=link_settings("activate"),
             mail_settings=mail_settings(),
+            insurer=insurer_contact(mail_app.config),
         )
     session.commit()
     message = inbox.only()

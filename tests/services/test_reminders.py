@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from portal.models import BillState
 from portal.services.billing.payability import PayabilityRules
 from portal.services.billing.payment_codes import WIB
-from portal.services.mail.reminders import NoticeKind, ReminderSettings, claim, due_notices
+from portal.services.contact import InsurerContact
+from portal.services.mail.reminders import (
+    Notice,
+    NoticeKind,
+    ReminderSettings,
+    claim,
+    compose,
+    due_notices,
+)
 from portal.services.traffic.payments import PaymentReport, apply_report
 from tests.factories import live_code, make_bill
 from tests.live import ROOT, server_environment
@@ -118,7 +126,9 @@ def test_two_overlapping_runs_send_each_email_once_in_the_policyholders_language
         "Premi jatuh tempo"
     )
     assert by_address[english.policy.policyholder.email]["Subject"].startswith("Premium due")
-    assert "Alfamart" in by_address[english.policy.policyholder.email].get_content()
+    english_text = by_address[english.policy.policyholder.email].get_body(("plain",))
+    assert "Alfamart" in english_text.get_content()
+    assert by_address[english.policy.policyholder.email].get_body(("html",)) is not None
 
 
 def test_a_failed_send_is_retried_by_the_next_run(
@@ -132,3 +142,78 @@ def test_a_failed_send_is_retried_by_the_next_run(
     with smtp_server() as inbox:
         assert _run_notify(database_url_for_tests, inbox.port).returncode == 0
     assert [m["Subject"].startswith("Premi jatuh tempo") for m in inbox.messages] == [True]
+
+
+INSURER = InsurerContact(
+    name="PT Asuransi Demo Sejahtera", phone="1500-123", email="layanan@asuransi-demo.example",
+    whatsapp="+62 811-1500-123", licence="Berizin dan diawasi oleh OJK",
+)  # fmt: skip
+BASE = "https://premi.example.co.id/"
+
+
+def _notice(kind: NoticeKind, **extra: Any) -> Notice:
+    values: dict[str, Any] = {
+        "kind": kind, "bill_id": 41, "email": "budi@example.com", "name": "Budi Santoso",
+        "language": "id", "invoice_number": "INV-7", "amount": 150_000,
+        "payment_code": "8896469706801443", "due_date": None, "expires_at": None,
+        "policy_number": "9090900001", "policy_type": "Dana Pendidikan",
+    }  # fmt: skip
+    values.update(extra)
+    return Notice(**values)
+
+
+def test_a_reminder_is_a_branded_html_email_with_plain_text_link_and_words_for_time() -> None:
+    moment = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    expires = moment + timedelta(days=7, hours=5)
+    email = compose(_notice(NoticeKind.CODE_EXPIRING, expires_at=expires),
+                    base_url=BASE, insurer=INSURER, now=moment)  # fmt: skip
+    assert email.subject == "Kode bayar Anda segera berakhir"
+    assert email.html is not None
+    for part in (email.text, email.html):
+        assert "8896 4697 0680 1443" in part and "Rp 150.000" in part
+        assert "8 Desember 2026, 14.00 WIB" in part  # as the portal writes it
+        assert "7 hari lagi" in part and "jam" not in part  # not "173 jam"
+        assert "https://premi.example.co.id/bills/41" in part
+        assert "Dana Pendidikan 9090900001" in part
+        assert "PT Asuransi Demo Sejahtera" in part and "1500-123" in part
+        assert "+62 811-1500-123" in part and "Berizin dan diawasi oleh OJK" in part
+    assert email.html.startswith("<!doctype html>") and 'lang="id"' in email.html
+
+
+def test_a_due_reminder_in_english_counts_the_days_to_the_due_date() -> None:
+    moment = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    email = compose(
+        _notice(NoticeKind.DUE_SOON, language="en", due_date=date(2026, 12, 4)),
+        base_url=BASE, insurer=INSURER, now=moment,
+    )  # fmt: skip
+    assert email.subject == "Premium due 4 December 2026"
+    assert "is due on 4 December 2026 (3 days)" in email.text
+    assert "How to pay:\nhttps://premi.example.co.id/bills/41" in email.text
+
+
+def test_a_receipt_email_names_the_policy_the_chain_and_the_store_and_links_the_receipt() -> None:
+    paid = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    email = compose(
+        _notice(NoticeKind.PAYMENT_RECEIVED, paid_at=paid, payment_id=9, agent_id="ALFAMIDI",
+                store="TZ01", reference="ALFA-20261128-TZ01-00012345"),
+        base_url=BASE, insurer=INSURER, now=paid,
+    )  # fmt: skip
+    assert email.subject == "Pembayaran diterima: INV-7"
+    assert email.html is not None
+    for part in (email.text, email.html):
+        assert "28 November 2026, 10.00 WIB" in part
+        assert "Alfamidi (toko TZ01)" in part and "ALFAMIDI" not in part
+        assert "Dana Pendidikan 9090900001" in part
+        assert "…00012345" in part
+        assert "https://premi.example.co.id/payments/9" in part
+
+
+def test_what_the_email_quotes_is_escaped_in_its_html() -> None:
+    email = compose(
+        _notice(NoticeKind.CODE_EXPIRING, name="<b>Budi</b> & co",
+                expires_at=datetime(2026, 12, 9, tzinfo=UTC)),
+        base_url=BASE, insurer=INSURER, now=datetime(2026, 12, 1, tzinfo=UTC),
+    )  # fmt: skip
+    assert email.html is not None
+    assert "<b>Budi</b>" not in email.html and "&lt;b&gt;Budi&lt;/b&gt; &amp; co" in email.html
+    assert "Halo <b>Budi</b> & co," in email.text

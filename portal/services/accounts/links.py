@@ -8,38 +8,58 @@ token is made when the email leaves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from portal.models import Policyholder
 from portal.services.accounts.credentials import LinkSettings, make_link_token
+from portal.services.contact import InsurerContact
+from portal.services.mail import layout
 from portal.services.mail.outbox import Email, MailSettings, send
+from portal.services.wording import duration
 
 Purpose = Literal["activate", "reset"]
 
-_TEXTS: dict[tuple[Purpose, str], tuple[str, str]] = {
-    ("activate", "id"): (
+
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    subject: str
+    intro: str
+    button: str
+    validity: str  # {duration}
+    ignore: str
+
+
+_TEXTS: dict[tuple[Purpose, str], _Texts] = {
+    ("activate", "id"): _Texts(
         "Aktifkan akun portal premi Anda",
-        "Halo {name},\n\nAkun Anda di portal pembayaran premi sudah dibuat. Buka tautan ini "
-        "untuk membuat kata sandi:\n\n{link}\n\nTautan berlaku {hours} jam dan hanya dapat "
-        "dipakai sekali. Abaikan email ini jika Anda tidak memintanya.\n",
+        "Akun Anda di portal pembayaran premi sudah dibuat. Buka tautan ini untuk membuat "
+        "kata sandi.",
+        "Buat kata sandi",
+        "Tautan berlaku {duration} dan hanya dapat dipakai sekali.",
+        "Abaikan email ini jika Anda tidak memintanya.",
     ),
-    ("activate", "en"): (
+    ("activate", "en"): _Texts(
         "Activate your premium payment portal account",
-        "Hello {name},\n\nYour account on the premium payment portal has been created. Open "
-        "this link to choose a password:\n\n{link}\n\nThe link works for {hours} hours and "
-        "only once. Ignore this email if you did not expect it.\n",
+        "Your account on the premium payment portal has been created. Open this link to "
+        "choose a password.",
+        "Choose a password",
+        "The link works for {duration} and only once.",
+        "Ignore this email if you did not expect it.",
     ),
-    ("reset", "id"): (
+    ("reset", "id"): _Texts(
         "Atur ulang kata sandi portal premi",
-        "Halo {name},\n\nBuka tautan ini untuk membuat kata sandi baru:\n\n{link}\n\n"
-        "Tautan berlaku {hours} jam dan hanya dapat dipakai sekali. Abaikan email ini jika "
-        "Anda tidak memintanya; kata sandi Anda tidak berubah.\n",
+        "Buka tautan ini untuk membuat kata sandi baru.",
+        "Buat kata sandi baru",
+        "Tautan berlaku {duration} dan hanya dapat dipakai sekali.",
+        "Abaikan email ini jika Anda tidak memintanya; kata sandi Anda tidak berubah.",
     ),
-    ("reset", "en"): (
+    ("reset", "en"): _Texts(
         "Reset your premium portal password",
-        "Hello {name},\n\nOpen this link to choose a new password:\n\n{link}\n\n"
-        "The link works for {hours} hours and only once. Ignore this email if you did not ask "
-        "for it; your password has not changed.\n",
+        "Open this link to choose a new password.",
+        "Choose a new password",
+        "The link works for {duration} and only once.",
+        "Ignore this email if you did not ask for it; your password has not changed.",
     ),
 }
 
@@ -50,6 +70,24 @@ class SentLink:
     message_id: str
 
 
+def account_link_email(
+    holder: Policyholder, purpose: Purpose, url: str, *, max_age: timedelta,
+    insurer: InsurerContact,
+) -> Email:  # fmt: skip
+    """The email carrying a one-time link, in the holder's language (Bahasa Indonesia unless
+    set), branded, with the link's lifetime in words ("7 hari", not "168 jam")."""
+    language = holder.language if holder.language in ("id", "en") else "id"
+    texts = _TEXTS[(purpose, language)]
+    message = layout.Message(
+        subject=texts.subject,
+        greeting=("Hello {name}," if language == "en" else "Halo {name},").format(name=holder.name),
+        paragraphs=[texts.intro],
+        action=(texts.button, url),
+        closing=[texts.validity.format(duration=duration(max_age, language)), texts.ignore],
+    )
+    return layout.email(holder.email, message, insurer=insurer, language=language)
+
+
 def send_account_link(
     holder: Policyholder,
     purpose: Purpose,
@@ -57,19 +95,14 @@ def send_account_link(
     base_url: str,
     link_settings: LinkSettings,
     mail_settings: MailSettings,
+    insurer: InsurerContact,
 ) -> SentLink:
     """Email ``holder`` a fresh one-time link, in their language (Bahasa Indonesia unless set)."""
     token = make_link_token(holder, purpose, link_settings)
     url = f"{base_url.rstrip('/')}/{purpose}/{token}"
-    language = holder.language if holder.language in ("id", "en") else "id"
-    subject, body = _TEXTS[(purpose, language)]
-    hours = max(1, link_settings.max_age_seconds // 3600)
-    message_id = send(
-        mail_settings,
-        Email(
-            to=holder.email,
-            subject=subject,
-            text=body.format(name=holder.name, link=url, hours=hours),
-        ),
-    )
+    email = account_link_email(
+        holder, purpose, url, max_age=timedelta(seconds=link_settings.max_age_seconds),
+        insurer=insurer,
+    )  # fmt: skip
+    message_id = send(mail_settings, email)
     return SentLink(url=url, message_id=message_id)

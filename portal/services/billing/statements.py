@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from portal.models import Bill, Payment, Policy, Policyholder, ReceiptDefaults
+from portal.services.billing.chains import known_chain, short_reference
 from portal.services.billing.payability import PayabilityRules, Refusal, refusal
 from portal.services.billing.receipt import ReceiptFooter, effective_text, layout_footer
 from portal.services.session import Session
@@ -52,6 +53,16 @@ class PaymentRecord:
     store: str | None  # AGENT_STORE_ID
     transaction_reference: str | None  # AGENT_TRX_ID
 
+    @property
+    def chain(self) -> str | None:
+        """The store chain's name (``Alfamart``) instead of DOKU's agent id; None if unknown."""
+        return known_chain(self.agent_id)
+
+    @property
+    def short_reference(self) -> str | None:
+        """The till's transaction id, short enough to read out (the full one is kept too)."""
+        return short_reference(self.transaction_reference)
+
 
 @dataclass(frozen=True, slots=True)
 class BillSummary:
@@ -78,6 +89,27 @@ class PolicySummary:
     account_name: str
     status: str
     bills: tuple[BillSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardBill:
+    """A bill with the policy it belongs to, for the dashboard's lists."""
+
+    bill: BillSummary
+    policy_number: str
+    policy_type: str
+    policy_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    # What can be paid at the store now, the soonest deadline first.
+    to_pay: tuple[DashboardBill, ...]
+    # Unpaid, but the till would decline it (no code, policy, amount): the policyholder must act.
+    blocked: tuple[DashboardBill, ...]
+    # Paid, expired and cancelled bills, latest due date first: folded away on the page.
+    settled: tuple[DashboardBill, ...]
+    policies: tuple[PolicySummary, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +211,31 @@ def policies_of(
         )
         for policy in policies
     ]
+
+
+def dashboard_of(
+    session: Session, holder_id: int, *, now: datetime, rules: PayabilityRules
+) -> Dashboard:
+    """The dashboard: bills to pay first (soonest deadline first), then those the till would
+    decline although unpaid, then the settled ones. Payability is services.billing.payability's
+    verdict, never re-derived here."""
+    policies = policies_of(session, holder_id, now=now, rules=rules)
+    entries = [
+        DashboardBill(bill=b, policy_number=p.number, policy_type=p.type, policy_status=p.status)
+        for p in policies
+        for b in p.bills
+    ]
+    to_pay = sorted(
+        (e for e in entries if e.bill.can_pay),
+        key=lambda e: (e.bill.expires_at or now, e.bill.due_date, e.bill.id),
+    )
+    blocked = [e for e in entries if e.bill.status is BillStatus.UNPAID and not e.bill.can_pay]
+    settled = [e for e in entries if e.bill.status is not BillStatus.UNPAID]
+    settled.sort(key=lambda e: (e.bill.due_date, e.bill.id), reverse=True)
+    return Dashboard(
+        to_pay=tuple(to_pay), blocked=tuple(blocked), settled=tuple(settled),
+        policies=tuple(policies),
+    )  # fmt: skip
 
 
 def receipt_texts(session: Session, bill: Bill, rules: InquiryRules) -> tuple[str, str]:

@@ -12,7 +12,6 @@ The command line and the admin screens both read it from here.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,29 +22,10 @@ from sqlalchemy import select
 
 from portal.models import Bill, Payment, PaymentException, Policy, Policyholder
 from portal.models.payments import MONEY_HELD_KINDS, Resolution
+from portal.services.billing.chains import UNKNOWN_STORE, chain_name
 from portal.services.billing.payment_codes import WIB
 from portal.services.reporting.spreadsheets import Table
 from portal.services.session import Session
-
-UNKNOWN_STORE = "(unknown)"
-
-# AGENT_ID as DOKU passes it on from the till. DOKU's plugins show the chain's name
-# ("ALFAMART"); its guide shows a number ("100001") with no published list, so a number
-# stays as it is.
-_CHAINS = {
-    "ALFAMART": "Alfamart",
-    "ALFAMIDI": "Alfamidi",
-    "ALFAEXPRESS": "Alfaexpress",
-    "LAWSON": "Lawson",
-    "DANDAN": "Dan+Dan",
-}
-
-
-def chain_name(agent_id: str | None) -> str:
-    """The store chain behind DOKU's AGENT_ID: its name when it names one, else the id."""
-    if not agent_id or not agent_id.strip():
-        return UNKNOWN_STORE
-    return _CHAINS.get(re.sub(r"[^A-Z]", "", agent_id.upper()), agent_id.strip())
 
 
 class MoneyState(StrEnum):

@@ -1,5 +1,6 @@
-// The portal works without this file; it only adds a copy button, a print button and a
-// live countdown. Loaded from the app (CSP script-src 'self'), never inline.
+// The portal works without this file; it only adds copy buttons, a print button, a live
+// countdown and a show-password toggle. Loaded from the app (CSP script-src 'self'), never
+// inline.
 (function () {
   "use strict";
 
@@ -25,7 +26,10 @@
   }
 
   function setUpCopy(button) {
-    var status = button.parentNode.querySelector(".copy-status");
+    // The status right after the button (the amount's), else the one beside it (the code's).
+    var next = button.nextElementSibling;
+    var status = next && next.getAttribute("role") === "status"
+      ? next : button.parentNode.querySelector(".copy-status");
     button.hidden = false;
     button.addEventListener("click", function () {
       copyText(button.getAttribute("data-copy")).then(function () {
@@ -56,8 +60,33 @@
     tick();
   }
 
+  // A button beside a password field that shows or hides what was typed.
+  function setUpReveal(input) {
+    var wrap = document.createElement("div");
+    wrap.className = "reveal-wrap";
+    input.parentNode.insertBefore(wrap, input);
+    wrap.appendChild(input);
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "reveal";
+    button.setAttribute("aria-controls", input.id);
+    button.textContent = input.getAttribute("data-show");
+    button.addEventListener("click", function () {
+      var shown = input.type === "text";
+      input.type = shown ? "password" : "text";
+      button.textContent = input.getAttribute(shown ? "data-show" : "data-hide");
+      input.focus();
+    });
+    wrap.appendChild(button);
+    // Never submit the password as visible text in a form that is being sent.
+    if (input.form) {
+      input.form.addEventListener("submit", function () { input.type = "password"; });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), setUpCopy);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-reveal]"), setUpReveal);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
