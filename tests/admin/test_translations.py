@@ -86,8 +86,9 @@ def test_placeholders_survive_translation() -> None:
 
 _JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
 _WORD = re.compile(r"[A-Za-z]{2,}")
-# Words that are the same in both languages: the time zone, protocol and file names.
-_AS_IS = {"WIB", "SHA-256", "CSV", "XLSX", "DOKU", "HTTP", "JSON"}
+# Words that are the same in both languages: the time zone, protocol and file names, and the
+# languages' own names on the switch.
+_AS_IS = {"WIB", "CSV", "XLSX", "DOKU", "HTTP", "JSON", "Bahasa", "Indonesia", "English"}
 _TEXT_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt"}
 
 
@@ -169,6 +170,6 @@ def test_the_checks_would_see_an_unwrapped_text() -> None:
     parser = _BareText()
     parser.feed(_JINJA.sub(" ", '<p>{{ _("Fine") }} Not fine</p><a title="Open it">x</a>'))
     assert parser.found == ["Not fine", "title='Open it'"]
-    code = '''flash("Saved.", "success")\nflash(_("Saved."), "success")\nStringField("Name")
-error_page(400, f"{x}")\nerror_page(404)\nSelectField(label="Kind")'''
+    code = """flash("Saved.", "success")\nflash(_("Saved."), "success")\nStringField("Name")
+error_page(400, f"{x}")\nerror_page(404)\nSelectField(label="Kind")"""
     assert len(_unwrapped_texts(ast.parse(code))) == 4
