@@ -38,8 +38,18 @@ def test_columns_fill_their_slots_and_scale_to_the_axis_top() -> None:
     assert [b.height for b in chart.bars] == [0, 50, 100]
     # Bars stand on the bottom edge.
     assert all(b.y + b.height == 100 for b in chart.bars)
-    assert [t.value for t in chart.ticks] == [0, 25, 50, 75, 100]
-    assert [t.position for t in chart.ticks] == [100, 75, 50, 25, 0]
+    assert [t.value for t in chart.ticks] == [0, 20, 40, 60, 80, 100]
+    assert [t.position for t in chart.ticks] == [100, 80, 60, 40, 20, 0]
+
+
+@pytest.mark.parametrize(
+    ("top", "steps"),
+    [(1, 1), (2, 2), (5, 5), (10, 5), (20, 4), (25, 5), (50, 5), (200_000, 4), (250_000, 5),
+     (1_000_000, 5)],
+)  # fmt: skip
+def test_axis_steps_are_round(top: int, steps: int) -> None:
+    assert charts.tick_count(top) == steps
+    assert str(top // steps).rstrip("0") in ("1", "2", "5")
 
 
 def test_a_chart_of_nothing_draws_flat_bars_and_one_tick() -> None:

@@ -52,13 +52,23 @@ def nice_ceiling(value: int) -> int:
     return power * 10  # pragma: no cover (10 * power >= value by the loop above)
 
 
-def _ticks(maximum: int, length: float, count: int, *, vertical: bool) -> tuple[Tick, ...]:
-    count = max(1, min(count, maximum))  # whole numbers only: no tick repeats another
+def tick_count(maximum: int, most: int = 5) -> int:
+    """How many steps to divide the axis into (at most ``most``) so that each step is a whole
+    1, 2 or 5 times a power of ten: 0, 50.000, 100.000 ... rather than 62.500, 125.000 ..."""
+    for count in range(min(most, maximum), 1, -1):
+        step, remainder = divmod(maximum, count)
+        if remainder == 0 and str(step).rstrip("0") in ("1", "2", "5"):
+            return count
+    return 1
+
+
+def _ticks(maximum: int, length: float, most: int, *, vertical: bool) -> tuple[Tick, ...]:
+    count = tick_count(maximum, most)
     ticks = []
     for i in range(count + 1):
-        value = round(maximum * i / count)
+        value = maximum * i // count
         share = value / maximum
-        ticks.append(Tick(value, length * (1 - share) if vertical else length * share))
+        ticks.append(Tick(value, round(length * (1 - share) if vertical else length * share, 2)))
     return tuple(ticks)
 
 
@@ -69,7 +79,7 @@ def column_chart(
     width: int = 600,
     height: int = 160,
     gap: float = 0.2,
-    ticks: int = 4,
+    ticks: int = 5,
 ) -> Chart:
     """Vertical bars side by side, one per value, scaled to a round maximum."""
     if len(values) != len(labels):
@@ -99,7 +109,7 @@ def bar_chart(
     width: int = 400,
     row: int = 24,
     gap: float = 0.25,
-    ticks: int = 4,
+    ticks: int = 5,
 ) -> Chart:
     """Horizontal bars, one row each (a chart of shares: chains, verdicts)."""
     if len(values) != len(labels):
@@ -126,7 +136,7 @@ def line_chart(
     *,
     width: int = 600,
     height: int = 160,
-    ticks: int = 4,
+    ticks: int = 5,
 ) -> Chart:
     """A line through the values, evenly spaced from the left edge to the right one; the
     points are also returned as zero-width bars (for their titles and the table)."""

@@ -169,13 +169,16 @@ class Trends:
 
     def chains_chart(self) -> Chart:
         return bar_chart(
-            [s.amount for s in self.money_per_chain], [s.label for s in self.money_per_chain]
+            [s.amount for s in self.money_per_chain],
+            [s.label for s in self.money_per_chain],
+            width=300,
         )
 
     def verdicts_chart(self) -> Chart:
         return bar_chart(
             [s.count for s in self.inquiries_by_verdict],
             [s.label for s in self.inquiries_by_verdict],
+            width=300,
         )
 
     def exceptions_chart(self) -> Chart:
