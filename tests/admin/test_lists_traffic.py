@@ -99,7 +99,7 @@ def test_notifications_show_the_chain_and_what_became_of_them(
     assert lines[0].exception_kind == "amount_mismatch" and lines[0].reason
     assert "already applied" in lines[1].reason
     page = text(admin_client.get("/admin/traffic/notifications"))
-    row = _row(page, f"<td>{wrong.invoice_number}</td>")
+    row = _row(page, f">{wrong.invoice_number}</td>")
     assert "Wrong amount" in row and "Rp 1.000" in row and "Alfamart" in row
     assert 'href="/admin/exceptions/' in row
 
