@@ -13,8 +13,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.admin import bp
-from portal.admin.common import FIRST_DAY, LAST_DAY, now, page_arg
-from portal.admin.routes import error_page
+from portal.admin.common import FIRST_DAY, LAST_DAY, error_page, now, page_arg
 from portal.extensions import db
 from portal.models import AuditEntry
 from portal.services.accounts import audit

@@ -14,11 +14,15 @@ from werkzeug.wrappers import Response
 
 from portal.admin import bp
 from portal.admin.common import (
-    end_of_day_wib,
+    effective_defaults,
+    error_page,
+    footer_preview,
     now,
     page_arg,
-    show_field_errors,
+    required,
     staff,
+    submit_action,
+    submit_form,
     write_required,
 )
 from portal.admin.forms import (
@@ -32,18 +36,15 @@ from portal.admin.forms import (
     PolicyholderForm,
     ReissueForm,
 )
-from portal.admin.receipts import effective_defaults, footer_preview
-from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.jobs.mail import send_activation_link
 from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
 from portal.services.accounts import audit
 from portal.services.billing import changes
-from portal.services.billing.changes import BillingError, BillLocked
 from portal.services.billing.payability import PayabilityRules, Standing, standing
+from portal.services.billing.payment_codes import WIB, end_of_day_wib
 from portal.services.billing.record import bill_record, open_exception_counts
 from portal.services.billing.statements import bill_refusal
-from portal.services.billing.validation import InvalidFields
 from portal.web import code_settings
 
 
@@ -124,9 +125,8 @@ def bill(bill_id: int) -> str:
     )
 
 
-def _refused(item: Bill, exc: BillingError) -> Response:
-    db.session.rollback()
-    return error_page(409, str(exc), back=url_for("admin.bill", bill_id=item.id))
+def _bill_page(item: Bill) -> str:
+    return url_for("admin.bill", bill_id=item.id)
 
 
 @bp.route("/bills/<int:bill_id>/edit", methods=["GET", "POST"])
@@ -136,39 +136,49 @@ def edit_bill(bill_id: int) -> Any:
     if item.state != BillState.UNPAID:
         return error_page(
             409,
-            _("Bill %(invoice)s is %(state)s; it cannot be edited.",
-              invoice=item.invoice_number, state=item.state),
-            back=url_for("admin.bill", bill_id=item.id),
-        )  # fmt: skip
+            _(
+                "Bill %(invoice)s is %(state)s; it cannot be edited.",
+                invoice=item.invoice_number,
+                state=item.state,
+            ),
+            back=_bill_page(item),
+        )
     form = BillEditForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.amount.data = str(item.amount)
         form.info.data = item.info or ""
         form.footer_message.data = item.footer_message or ""
+    if request.form.get("action") != "preview":
+        saved = submit_form(
+            form,
+            lambda: changes.update_bill(
+                db.session,
+                item,
+                actor=staff(),
+                amount=int(form.amount.data or 0),
+                due_date=required(form.due_date.data),
+                info=form.info.data or "",
+                footer_message=form.footer_message.data or "",
+                now=now(),
+            ),
+            lambda bill: (
+                _("Bill %(invoice)s saved.", invoice=bill.invoice_number),
+                _bill_page(bill),
+            ),
+            back=_bill_page(item),
+        )
+        if saved is not None:
+            return saved
+    return _bill_form(form, bill=item, policy=item.policy)
+
+
+def _bill_form(form: BillEditForm, *, bill: Bill | None, policy: Policy) -> str:
     default_footer = effective_defaults().footer_message
-    previewing = request.form.get("action") == "preview"
-    if not previewing and form.validate_on_submit():
-        assert form.due_date.data is not None
-        try:
-            changes.update_bill(
-                db.session, item, actor=staff(), amount=int(form.amount.data or 0),
-                due_date=form.due_date.data, info=form.info.data or "",
-                footer_message=form.footer_message.data or "", now=now(),
-            )  # fmt: skip
-        except BillLocked as exc:
-            return _refused(item, exc)
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Bill %(invoice)s saved.", invoice=item.invoice_number), "success")
-            return redirect(url_for("admin.bill", bill_id=item.id))
     return render_template(
         "admin/bill_form.html",
         form=form,
-        bill=item,
-        policy=item.policy,
+        bill=bill,
+        policy=policy,
         preview=footer_preview(form.footer_message.data or default_footer),
         default_footer=default_footer,
     )
@@ -179,102 +189,103 @@ def edit_bill(bill_id: int) -> Any:
 def new_bill(policy_id: int) -> Any:
     policy = db.get_or_404(Policy, policy_id)
     form = BillForm()
-    default_footer = effective_defaults().footer_message
-    previewing = request.form.get("action") == "preview"
-    if not previewing and form.validate_on_submit():
-        assert form.due_date.data is not None
+    if request.form.get("action") != "preview":
         expires = form.expires_on.data
-        try:
-            item = changes.create_bill(
-                db.session, policy, actor=staff(), invoice_number=form.invoice_number.data or "",
-                amount=int(form.amount.data or 0), due_date=form.due_date.data,
-                info=form.info.data or "", footer_message=form.footer_message.data or "",
+        saved = submit_form(
+            form,
+            lambda: changes.create_bill(
+                db.session,
+                policy,
+                actor=staff(),
+                invoice_number=form.invoice_number.data or "",
+                amount=int(form.amount.data or 0),
+                due_date=required(form.due_date.data),
+                info=form.info.data or "",
+                footer_message=form.footer_message.data or "",
                 expires_at=end_of_day_wib(expires) if expires else None,
-                settings=code_settings(), now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Bill %(invoice)s created.", invoice=item.invoice_number), "success")
-            return redirect(url_for("admin.bill", bill_id=item.id))
-    return render_template(
-        "admin/bill_form.html",
-        form=form,
-        bill=None,
-        policy=policy,
-        preview=footer_preview(form.footer_message.data or default_footer),
-        default_footer=default_footer,
-    )
+                settings=code_settings(),
+                now=now(),
+            ),
+            lambda bill: (
+                _("Bill %(invoice)s created.", invoice=bill.invoice_number),
+                _bill_page(bill),
+            ),
+        )
+        if saved is not None:
+            return saved
+    return _bill_form(form, bill=None, policy=policy)
 
 
 @bp.route("/bills/<int:bill_id>/cancel", methods=["POST"])
 @write_required
-def cancel_bill(bill_id: int) -> Any:
+def cancel_bill(bill_id: int) -> Response:
     item = db.get_or_404(Bill, bill_id)
     form = CancelForm()
-    if not form.validate_on_submit():
-        return error_page(400, " ".join(str(e) for es in form.errors.values() for e in es))
-    try:
-        changes.cancel_bill(db.session, item, actor=staff(), note=form.note.data or "",
-                                  now=now())  # fmt: skip
-    except BillingError as exc:
-        return _refused(item, exc)
-    except InvalidFields as exc:
-        db.session.rollback()
-        return error_page(400, str(exc), back=url_for("admin.bill", bill_id=item.id))
-    db.session.commit()
-    flash(_("Bill %(invoice)s is cancelled; the till now declines its code.",
-            invoice=item.invoice_number), "success")  # fmt: skip
-    return redirect(url_for("admin.bill", bill_id=item.id))
+    return submit_action(
+        form,
+        lambda: changes.cancel_bill(
+            db.session, item, actor=staff(), note=form.note.data or "", now=now()
+        ),
+        lambda bill: (
+            _(
+                "Bill %(invoice)s is cancelled; the till now declines its code.",
+                invoice=bill.invoice_number,
+            ),
+            _bill_page(bill),
+        ),
+        back=_bill_page(item),
+    )
 
 
 @bp.route("/bills/<int:bill_id>/extend", methods=["POST"])
 @write_required
-def extend_code(bill_id: int) -> Any:
+def extend_code(bill_id: int) -> Response:
     item = db.get_or_404(Bill, bill_id)
     form = ExpiryForm()
-    if not form.validate_on_submit() or form.expires_on.data is None:
-        return error_page(400, _("Give the date the code stays valid until."),
-                          back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
-    try:
-        code = changes.extend_code(db.session, item, actor=staff(),
-                                         expires_at=end_of_day_wib(form.expires_on.data),
-                                         now=now())  # fmt: skip
-    except InvalidFields as exc:
-        return _refused(item, BillingError(" ".join(p for ps in exc.errors.values() for p in ps)))
-    except BillingError as exc:
-        return _refused(item, exc)
-    db.session.commit()
-    flash(_("Payment code %(code)s is valid until %(until)s WIB.", code=code.code,
-            until=form.expires_on.data.isoformat() + " 23:59"), "success")  # fmt: skip
-    return redirect(url_for("admin.bill", bill_id=item.id))
+    return submit_action(
+        form,
+        lambda: changes.extend_code(
+            db.session,
+            item,
+            actor=staff(),
+            expires_at=end_of_day_wib(required(form.expires_on.data)),
+            now=now(),
+        ),
+        lambda code: (
+            _(
+                "Payment code %(code)s is valid until %(until)s WIB.",
+                code=code.code,
+                until=code.expires_at.astimezone(WIB).strftime("%Y-%m-%d %H:%M"),
+            ),
+            _bill_page(item),
+        ),
+        back=_bill_page(item),
+        invalid_status=409,
+    )
 
 
 @bp.route("/bills/<int:bill_id>/reissue", methods=["POST"])
 @write_required
-def reissue_code(bill_id: int) -> Any:
+def reissue_code(bill_id: int) -> Response:
     item = db.get_or_404(Bill, bill_id)
     form = ReissueForm()
-    if not form.validate_on_submit():
-        return error_page(400, " ".join(e for es in form.errors.values() for e in es),
-                          back=url_for("admin.bill", bill_id=item.id))  # fmt: skip
-    expires = form.expires_on.data
-    try:
-        code = changes.reissue_code(
-            db.session, item, actor=staff(),
-            expires_at=end_of_day_wib(expires) if expires else None,
-            settings=code_settings(), now=now(),
-        )  # fmt: skip
-    except InvalidFields as exc:
-        return _refused(item, BillingError(" ".join(p for ps in exc.errors.values() for p in ps)))
-    except BillingError as exc:
-        return _refused(item, exc)
-    db.session.commit()
-    flash(_("New payment code %(code)s issued; the old one no longer works.", code=code.code),
-          "success")  # fmt: skip
-    return redirect(url_for("admin.bill", bill_id=item.id))
+    return submit_action(
+        form,
+        lambda: changes.reissue_code(
+            db.session,
+            item,
+            actor=staff(),
+            expires_at=end_of_day_wib(form.expires_on.data) if form.expires_on.data else None,
+            settings=code_settings(),
+            now=now(),
+        ),
+        lambda code: (
+            _("New payment code %(code)s issued; the old one no longer works.", code=code.code),
+            _bill_page(item),
+        ),
+        back=_bill_page(item),
+        invalid_status=409,
+    )
 
 
 # Policyholders.
@@ -302,20 +313,21 @@ def policyholder(holder_id: int) -> str:
 @write_required
 def new_policyholder() -> Any:
     form = PolicyholderForm()
-    if form.validate_on_submit():
-        try:
-            holder = changes.create_policyholder(
-                db.session, actor=staff(), name=form.customer_name.data or "",
-                email=form.customer_email.data or "", now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policyholder %(name)s created.", name=holder.name), "success")
-            return redirect(url_for("admin.policyholder", holder_id=holder.id))
-    return render_template("admin/policyholder_form.html", form=form, holder=None)
+    saved = submit_form(
+        form,
+        lambda: changes.create_policyholder(
+            db.session,
+            actor=staff(),
+            name=form.customer_name.data or "",
+            email=form.customer_email.data or "",
+            now=now(),
+        ),
+        lambda holder: (
+            _("Policyholder %(name)s created.", name=holder.name),
+            url_for("admin.policyholder", holder_id=holder.id),
+        ),
+    )
+    return saved or render_template("admin/policyholder_form.html", form=form, holder=None)
 
 
 @bp.route("/policyholders/<int:holder_id>/edit", methods=["GET", "POST"])
@@ -325,20 +337,22 @@ def edit_policyholder(holder_id: int) -> Any:
     form = PolicyholderForm()
     if request.method == "GET":
         form.customer_name.data, form.customer_email.data = holder.name, holder.email
-    if form.validate_on_submit():
-        try:
-            changes.update_policyholder(
-                db.session, holder, actor=staff(), name=form.customer_name.data or "",
-                email=form.customer_email.data or "", now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policyholder %(name)s saved.", name=holder.name), "success")
-            return redirect(url_for("admin.policyholder", holder_id=holder.id))
-    return render_template("admin/policyholder_form.html", form=form, holder=holder)
+    saved = submit_form(
+        form,
+        lambda: changes.update_policyholder(
+            db.session,
+            holder,
+            actor=staff(),
+            name=form.customer_name.data or "",
+            email=form.customer_email.data or "",
+            now=now(),
+        ),
+        lambda holder: (
+            _("Policyholder %(name)s saved.", name=holder.name),
+            url_for("admin.policyholder", holder_id=holder.id),
+        ),
+    )
+    return saved or render_template("admin/policyholder_form.html", form=form, holder=holder)
 
 
 @bp.route("/policyholders/<int:holder_id>/activation", methods=["POST"])
@@ -402,21 +416,25 @@ def new_policy(holder_id: int) -> Any:
     holder = db.get_or_404(Policyholder, holder_id)
     form = PolicyForm()
     rules = _offer_statuses(form)
-    if form.validate_on_submit():
-        try:
-            item = changes.create_policy(
-                db.session, holder, actor=staff(), number=form.policy_number.data or "",
-                type=form.policy_type.data or "", account_name=form.policy_account_name.data or "",
-                status=form.policy_status.data or "", rules=rules, now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policy %(number)s created.", number=item.number), "success")
-            return redirect(url_for("admin.policy", policy_id=item.id))
-    return render_template("admin/policy_form.html", form=form, holder=holder, policy=None)
+    saved = submit_form(
+        form,
+        lambda: changes.create_policy(
+            db.session,
+            holder,
+            actor=staff(),
+            number=form.policy_number.data or "",
+            type=form.policy_type.data or "",
+            account_name=form.policy_account_name.data or "",
+            status=form.policy_status.data or "",
+            rules=rules,
+            now=now(),
+        ),
+        lambda item: (
+            _("Policy %(number)s created.", number=item.number),
+            url_for("admin.policy", policy_id=item.id),
+        ),
+    )
+    return saved or render_template("admin/policy_form.html", form=form, holder=holder, policy=None)
 
 
 @bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
@@ -430,20 +448,23 @@ def edit_policy(policy_id: int) -> Any:
         form.policy_type.data = item.type
         form.policy_account_name.data = item.account_name
         form.policy_status.data = item.status
-    if form.validate_on_submit():
-        try:
-            changes.update_policy(
-                db.session, item, actor=staff(), type=form.policy_type.data or "",
-                account_name=form.policy_account_name.data or "",
-                status=form.policy_status.data or "", rules=rules, now=now(),
-            )  # fmt: skip
-        except InvalidFields as exc:
-            db.session.rollback()
-            show_field_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Policy %(number)s saved.", number=item.number), "success")
-            return redirect(url_for("admin.policy", policy_id=item.id))
-    return render_template(
+    saved = submit_form(
+        form,
+        lambda: changes.update_policy(
+            db.session,
+            item,
+            actor=staff(),
+            type=form.policy_type.data or "",
+            account_name=form.policy_account_name.data or "",
+            status=form.policy_status.data or "",
+            rules=rules,
+            now=now(),
+        ),
+        lambda item: (
+            _("Policy %(number)s saved.", number=item.number),
+            url_for("admin.policy", policy_id=item.id),
+        ),
+    )
+    return saved or render_template(
         "admin/policy_form.html", form=form, holder=item.policyholder, policy=item
     )

@@ -1,21 +1,33 @@
-"""Helpers shared by the staff views: who is acting, refusing viewers, dates, paging."""
+"""Helpers shared by the staff views: who is acting, refusing viewers, error pages, dates,
+paging, the receipt text in force, and saving a form's change (``submit_form``, ``submit_action``).
+
+View modules import from here, never from each other or from ``routes``; the package
+(``portal.admin``) imports every view module once, so nothing imports in a circle.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
-from flask import abort, request
+from flask import abort, current_app, flash, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
+from portal.extensions import db
 from portal.models import StaffUser
-from portal.services.billing.payment_codes import WIB
+from portal.services.billing import receipt_defaults
+from portal.services.billing.changes import BillingError
+from portal.services.billing.receipt import FOOTER_MAX, LINE_WIDTH, ReceiptTextError, layout_footer
 from portal.services.billing.validation import InvalidFields
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def now() -> datetime:
@@ -40,6 +52,35 @@ def write_required(view: F) -> F:
 
     return cast(F, wrapped)
 
+
+# Error pages.
+
+ERROR_TEXTS = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your account can look but not change anything here."),
+    404: ("Not found", "There is no such page or record."),
+    409: ("Not possible", "This change is not possible."),
+    429: (
+        "Too many attempts",
+        "Too many login attempts from here or for this account. Wait a few minutes, then try "
+        "again.",
+    ),
+}
+
+
+def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
+    title, text = ERROR_TEXTS.get(status, ("Error", "Something went wrong."))
+    body = render_template(
+        "admin/error.html",
+        status=status,
+        title=_(title),
+        message=message or _(text),
+        back=back,
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
+# Query arguments.
 
 # Days the date filters accept: beyond them a typo (``9999-12-31``) is refused.
 FIRST_DAY = date(2000, 1, 1)
@@ -68,9 +109,48 @@ def date_arg(name: str) -> date | None:
     return day
 
 
-def end_of_day_wib(day: date) -> datetime:
-    """A date typed by staff means "until the end of that day in Jakarta", stored in UTC."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=WIB).astimezone(UTC)
+# Receipt text: the defaults in force and a footer as the till prints it.
+
+
+@dataclass(frozen=True, slots=True)
+class FooterPreview:
+    """What the page shows under a footer field; rendered on the server, redrawn by admin.js."""
+
+    lines: tuple[str, ...]
+    length: int
+    error: str | None
+    split_words_after: tuple[int, ...]
+    width: int = LINE_WIDTH
+    maximum: int = FOOTER_MAX
+
+
+def footer_preview(text: str) -> FooterPreview:
+    try:
+        footer = layout_footer(text)
+    except ReceiptTextError as exc:
+        return FooterPreview(lines=(), length=len(text), error=str(exc), split_words_after=())
+    return FooterPreview(
+        lines=footer.lines, length=len(text), error=None, split_words_after=footer.split_words_after
+    )
+
+
+def effective_defaults() -> receipt_defaults.EffectiveDefaults:
+    return receipt_defaults.effective(
+        db.session,
+        configured_info=current_app.config["DEFAULT_INFO"],
+        configured_footer=current_app.config["DEFAULT_FOOTER_MESSAGE"],
+    )
+
+
+# Saving a change: validate, call the service, roll back or commit, flash, redirect.
+
+Done = Callable[[T], tuple[str, str]]  # the change's result -> (flash message, where to go)
+
+
+def required(value: T | None) -> T:
+    """A value the form's ``DataRequired`` has vouched for, typed as present."""
+    assert value is not None, "the form validated this field as required"
+    return value
 
 
 def show_field_errors(form: FlaskForm, exc: InvalidFields) -> None:
@@ -81,3 +161,66 @@ def show_field_errors(form: FlaskForm, exc: InvalidFields) -> None:
             field.errors = [*field.errors, *problems]
         else:
             form.form_errors.extend(problems)
+
+
+def form_errors_text(form: FlaskForm) -> str:
+    """Every problem of a form in one sentence, for an error page."""
+    problems = [str(p) for ps in form.errors.values() for p in ps]
+    return " ".join(problems) or _("The request could not be understood.")
+
+
+def _commit(
+    change: Callable[[], T],
+    done: Done[T],
+    *,
+    back: str | None,
+    on_invalid: Callable[[InvalidFields], Response | None],
+) -> Response | None:
+    try:
+        result = change()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return on_invalid(exc)
+    except BillingError as exc:  # the record's state refuses the change
+        db.session.rollback()
+        return error_page(409, str(exc), back=back)
+    db.session.commit()
+    message, target = done(result)
+    flash(message, "success")
+    return redirect(target)
+
+
+def submit_form(
+    form: FlaskForm, change: Callable[[], T], done: Done[T], *, back: str | None = None
+) -> Response | None:
+    """A page with a form. ``None`` means: show the page (again), with the form's errors,
+    which are the form's own checks or the rules the service found broken; a change the
+    record's state refuses is the 409 page, linking to ``back``."""
+    if not form.validate_on_submit():
+        return None
+
+    def on_invalid(exc: InvalidFields) -> None:
+        show_field_errors(form, exc)
+
+    return _commit(change, done, back=back, on_invalid=on_invalid)
+
+
+def submit_action(
+    form: FlaskForm,
+    change: Callable[[], T],
+    done: Done[T],
+    *,
+    back: str,
+    invalid_status: int = 400,
+) -> Response:
+    """A button on a record's page: every refusal is an error page linking ``back`` (a bad
+    form 400, a broken rule ``invalid_status``, a state that refuses the change 409)."""
+    if not form.validate_on_submit():
+        return error_page(400, form_errors_text(form), back=back)
+
+    def on_invalid(exc: InvalidFields) -> Response:
+        return error_page(invalid_status, exc.sentence(), back=back)
+
+    response = _commit(change, done, back=back, on_invalid=on_invalid)
+    assert response is not None  # on_invalid always answers
+    return response

@@ -1,5 +1,6 @@
-"""Staff forms. Field names are the import's column names, so the import's rules
-(``services.billing.validation``) report their problems on the right field."""
+"""Staff forms. They check what a form can (a field is there, a date is a date, an amount is
+digits); the fields' rules are the services' (``services.billing.validation``, shared with the
+import), which report a problem under the import's column name: the form's field names."""
 
 from __future__ import annotations
 
@@ -19,21 +20,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from portal.services.billing.validation import field_problems
 from portal.services.traffic.cases import NOTE_MAX
 
 
-class ImportRules:
-    """Check a field with the bill import's rule of the same name."""
-
-    def __init__(self, name: str | None = None) -> None:
-        self.name = name
-
-    def __call__(self, form: FlaskForm, field: Any) -> None:
-        value = field.data if isinstance(field.data, str) else ""
-        problems = field_problems(**{self.name or field.name: value})
-        if problems:
-            raise ValidationError(" ".join(p for ps in problems.values() for p in ps))
+def whole_rupiah(form: FlaskForm, field: Any) -> None:
+    """An amount as staff type it: digits only, so ``int()`` reads exactly what they meant
+    (no ``150.000``, no ``1_000``, no signs); its range is the field's rule in the service."""
+    value = field.data.strip() if isinstance(field.data, str) else ""
+    if not (value.isascii() and value.isdigit()):
+        raise ValidationError(_l("Whole rupiah in digits only, e.g. 150000 (no dots or commas)."))
 
 
 class LoginForm(FlaskForm):
@@ -46,16 +41,14 @@ class ActionForm(FlaskForm):
 
 
 class PolicyholderForm(FlaskForm):
-    customer_name = StringField(_l("Name"), validators=[DataRequired(), ImportRules()])
-    customer_email = StringField(_l("Email"), validators=[DataRequired(), ImportRules()])
+    customer_name = StringField(_l("Name"), validators=[DataRequired()])
+    customer_email = StringField(_l("Email"), validators=[DataRequired()])
 
 
 class PolicyForm(FlaskForm):
-    policy_number = StringField(_l("Policy number"), validators=[DataRequired(), ImportRules()])
-    policy_type = StringField(_l("Type"), validators=[DataRequired(), ImportRules()])
-    policy_account_name = StringField(
-        _l("Account name"), validators=[DataRequired(), ImportRules()]
-    )
+    policy_number = StringField(_l("Policy number"), validators=[DataRequired()])
+    policy_type = StringField(_l("Type"), validators=[DataRequired()])
+    policy_account_name = StringField(_l("Account name"), validators=[DataRequired()])
     # Choices: the configured vocabulary (POLICY_STATUSES), set by the view.
     policy_status = SelectField(_l("Status"), validators=[DataRequired()], choices=[])
 
@@ -67,12 +60,10 @@ class PolicyEditForm(PolicyForm):
 class ReceiptTextFields:
     info = StringField(
         _l("Info at the till"),
-        validators=[ImportRules()],
         description=_l("At most 32 printable ASCII characters; empty: the default."),
     )
     footer_message = TextAreaField(
         _l("Receipt footer"),
-        validators=[ImportRules()],
         description=_l(
             "At most 120 printable ASCII characters, printed in lines of 40; empty: the default."
         ),
@@ -80,12 +71,12 @@ class ReceiptTextFields:
 
 
 class BillEditForm(FlaskForm, ReceiptTextFields):
-    amount = StringField(_l("Amount (whole rupiah)"), validators=[DataRequired(), ImportRules()])
+    amount = StringField(_l("Amount (whole rupiah)"), validators=[DataRequired(), whole_rupiah])
     due_date = DateField(_l("Due date"), validators=[DataRequired()])
 
 
 class BillForm(BillEditForm):
-    invoice_number = StringField(_l("Invoice number"), validators=[DataRequired(), ImportRules()])
+    invoice_number = StringField(_l("Invoice number"), validators=[DataRequired()])
     expires_on = DateField(
         _l("Code valid until (end of day, WIB)"),
         validators=[Optional()],
@@ -108,7 +99,10 @@ class CancelForm(FlaskForm):
 
 
 class ExpiryForm(FlaskForm):
-    expires_on = DateField(_l("Code valid until (end of day, WIB)"), validators=[DataRequired()])
+    expires_on = DateField(
+        _l("Code valid until (end of day, WIB)"),
+        validators=[DataRequired(_l("Give the date the code stays valid until."))],
+    )
 
 
 class ReissueForm(FlaskForm):

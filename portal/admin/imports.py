@@ -17,9 +17,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.admin import bp
-from portal.admin.common import now, page_arg, staff, write_required
+from portal.admin.common import error_page, now, page_arg, staff, write_required
 from portal.admin.forms import ImportConfirmForm, ImportUploadForm
-from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import Progress
 from portal.models import ImportRun, JobRun
@@ -95,9 +94,7 @@ def import_checked(run_id: str) -> Any:
     if run.task_name != "bills.import_check" or run.started_by != staff().id or not result:
         abort(404)
     details = result["details"]
-    confirm = (
-        ImportConfirmForm(formdata=None, token=details["token"]) if details["token"] else None
-    )
+    confirm = ImportConfirmForm(formdata=None, token=details["token"]) if details["token"] else None
     return render_template(
         "admin/import_report.html", report=result, details=details,
         filename=details["filename"], confirm_form=confirm,

@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.admin import bp
-from portal.admin.common import now, page_arg, staff, write_required
+from portal.admin.common import error_page, now, page_arg, staff, write_required
 from portal.admin.forms import ActionForm
-from portal.admin.routes import error_page
 from portal.extensions import db, jobs
 from portal.jobs import UnknownJob
 from portal.models import JobFailure, JobRun

@@ -10,9 +10,8 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal.admin import bp, exception_guide
-from portal.admin.common import date_arg, now, page_arg, staff
+from portal.admin.common import date_arg, error_page, now, page_arg, staff
 from portal.admin.forms import ResolveForm
-from portal.admin.routes import error_page
 from portal.extensions import db
 from portal.models import (
     AuditEntry,
@@ -223,4 +222,3 @@ def reconciliation() -> Any:
         states=list(MoneyState),
         **exception_guide.texts(),
     )
-

@@ -1,7 +1,8 @@
-"""Staff pages: logging in, the guard on every other page, the dashboard, error pages.
+"""Staff pages: logging in, the guard on every other page, the dashboard, error handlers.
 
-The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring`` and
-``audit_log``; each view parses its form, calls a service, commits once and renders.
+The other pages live in ``billing``, ``imports``, ``receipts``, ``monitoring``, ``jobs``,
+``exports`` and ``audit_log`` (the package imports them all); each view parses its form, calls
+a service, commits once and renders. Helpers they share are in ``common``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from portal import login_throttle
 from portal.admin import bp
-from portal.admin.common import now
+from portal.admin.common import error_page, now
 from portal.admin.exception_guide import kind_label
 from portal.admin.forms import ActionForm, LoginForm
 from portal.extensions import db, login_manager
@@ -116,36 +117,11 @@ def admin_helpers() -> dict[str, Any]:
     }
 
 
-ERROR_TEXTS = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "Your account can look but not change anything here."),
-    404: ("Not found", "There is no such page or record."),
-    409: ("Not possible", "This change is not possible."),
-    429: (
-        "Too many attempts",
-        "Too many login attempts from here or for this account. Wait a few minutes, then try "
-        "again.",
-    ),
-}
-
-
 @bp.after_request
 def _no_store(response: Response) -> Response:
     # Staff pages show customers' data: no copy in a shared browser's or proxy's cache.
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
-    title, text = ERROR_TEXTS.get(status, ("Error", "Something went wrong."))
-    body = render_template(
-        "admin/error.html",
-        status=status,
-        title=_(title),
-        message=message or _(text),
-        back=back,
-    )
-    return Response(body, status=status, mimetype="text/html")
 
 
 @bp.errorhandler(CSRFError)
@@ -248,15 +224,3 @@ def dashboard() -> str:
     return render_template(
         "admin/dashboard.html", board=summary(db.session, now=now(), rules=rules)
     )
-
-
-from portal.admin import (  # noqa: E402,F401  (registers the views)
-    audit_log,
-    billing,
-    cli,
-    exports,
-    imports,
-    jobs,
-    monitoring,
-    receipts,
-)

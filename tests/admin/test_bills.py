@@ -135,13 +135,16 @@ def test_admin_creates_a_bill_with_a_generated_code_and_an_audit_row(
     ("field", "value", "message"),
     [
         ("amount", "150.000", "Whole rupiah in digits only"),
+        ("amount", "1_000", "Whole rupiah in digits only"),
+        ("amount", "0", "Must be between 1 and 999999999999."),
+        ("amount", "1000000000000", "Must be between 1 and 999999999999."),
         ("footer_message", "x" * 121, "at most 120"),
         ("info", "Premi é", "printable ASCII"),
         ("invoice_number", "INV 1", "Printable ASCII without spaces only."),
         ("due_date", "2020-01-01", "would expire in the past"),
     ],
 )
-def test_bill_form_uses_the_import_rules(
+def test_bill_form_refuses_what_the_field_rules_refuse(
     admin_client: FlaskClient, session: Session, field: str, value: str, message: str
 ) -> None:
     policy_id = make_bill(session).policy_id

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEntry, Bill, BillState, PaymentCode, StaffRole, StaffUser
 from portal.services.billing import changes, receipt_defaults
 from portal.services.billing.changes import BillingError, BillLocked
+from portal.services.billing.imports import BillRowSchema
 from portal.services.billing.payment_codes import code_was_issued
 from portal.services.billing.validation import InvalidFields, field_problems
 from tests.admin.conftest import make_staff
@@ -101,8 +102,26 @@ def test_services_check_fields_even_without_a_form(session: Session, actor: Staf
         receipt_defaults.update(session, actor=actor, info="", footer_message="x" * 121, now=NOW)
 
 
-def test_field_problems_are_the_import_rules() -> None:
-    assert field_problems(amount="150000", info="Premi", footer_message="") == {}
-    assert "amount" in field_problems(amount="0")
+def test_field_rules_take_typed_values_and_the_import_applies_the_same_rules() -> None:
+    assert field_problems(amount=150_000, info="Premi", footer_message="") == {}
+    assert field_problems(amount=0) == {"amount": ["Must be between 1 and 999999999999."]}
+    assert "amount" in field_problems(amount=10**12)
     assert "customer_email" in field_problems(customer_email="nope")
     assert "invoice_number" in field_problems(invoice_number="has space")
+    # The import's schema reads the cell into an int, then asks the very same rule.
+    schema = BillRowSchema(CODE_SETTINGS)
+    row = {
+        "policy_number": "P-1",
+        "policy_type": "Jiwa",
+        "policy_account_name": "Budi",
+        "policy_status": "aktif",
+        "customer_name": "Budi",
+        "customer_email": "nope",
+        "invoice_number": "has space",
+        "amount": "0",
+        "due_date": "2031-01-01",
+        "info": "x" * 33,
+    }
+    errors = schema.validate(row)
+    for name in ("amount", "customer_email", "invoice_number", "info"):
+        assert errors[name] == field_problems(**{name: 0 if name == "amount" else row[name]})[name]

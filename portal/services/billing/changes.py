@@ -1,8 +1,8 @@
 """What staff do to policyholders, policies, bills and payment codes.
 
-Each change is checked with the import's rules (``services.billing.validation``), written
-together with its audit row and flushed; the caller commits once. A paid bill is final: it
-cannot be edited, cancelled, extended or given a new code.
+Each change is checked with the fields' rules (``services.billing.validation``, which the
+import shares), written together with its audit row and flushed; the caller commits once. A
+paid bill is final: it cannot be edited, cancelled, extended or given a new code.
 """
 
 from __future__ import annotations
@@ -47,11 +47,6 @@ class BillLocked(BillingError):
 # Search.
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _digits(text: str) -> str:
     """A payment code as people paste it: ``8896 8431 3660 4199`` means ``8896843136604199``."""
     squeezed = text.replace(" ", "").replace("-", "")
@@ -78,12 +73,11 @@ def search_bills(
     )
     query = query.strip()
     if query:
-        pattern = _like(query)
         conditions: list[ColumnElement[bool]] = [
-            Policyholder.name.ilike(pattern, escape="\\"),
-            Policyholder.email.ilike(pattern, escape="\\"),
-            Policy.number.ilike(pattern, escape="\\"),
-            Bill.invoice_number.ilike(pattern, escape="\\"),
+            Policyholder.name.icontains(query, autoescape=True),
+            Policyholder.email.icontains(query, autoescape=True),
+            Policy.number.icontains(query, autoescape=True),
+            Bill.invoice_number.icontains(query, autoescape=True),
         ]
         digits = _digits(query)
         if digits:
@@ -112,14 +106,13 @@ def search_policyholders(
     statement: Select[Any] = select(Policyholder).options(selectinload(Policyholder.policies))
     query = query.strip()
     if query:
-        pattern = _like(query)
         statement = statement.where(
             or_(
-                Policyholder.name.ilike(pattern, escape="\\"),
-                Policyholder.email.ilike(pattern, escape="\\"),
+                Policyholder.name.icontains(query, autoescape=True),
+                Policyholder.email.icontains(query, autoescape=True),
                 exists().where(
                     Policy.policyholder_id == Policyholder.id,
-                    Policy.number.ilike(pattern, escape="\\"),
+                    Policy.number.icontains(query, autoescape=True),
                 ),
             )
         )
@@ -138,14 +131,13 @@ def search_policies(
     )
     query = query.strip()
     if query:
-        pattern = _like(query)
         statement = statement.where(
             or_(
-                Policy.number.ilike(pattern, escape="\\"),
-                Policy.type.ilike(pattern, escape="\\"),
-                Policy.account_name.ilike(pattern, escape="\\"),
-                Policyholder.name.ilike(pattern, escape="\\"),
-                Policyholder.email.ilike(pattern, escape="\\"),
+                Policy.number.icontains(query, autoescape=True),
+                Policy.type.icontains(query, autoescape=True),
+                Policy.account_name.icontains(query, autoescape=True),
+                Policyholder.name.icontains(query, autoescape=True),
+                Policyholder.email.icontains(query, autoescape=True),
             )
         )
     statement = statement.order_by(Policy.number)
@@ -281,13 +273,6 @@ def update_policy(
 # Bills.
 
 
-def _check_bill_fields(amount: int, due_date: date, info: str, footer_message: str) -> None:
-    check_fields(
-        amount=str(amount), due_date=due_date.isoformat(), info=info,
-        footer_message=footer_message,
-    )  # fmt: skip
-
-
 def _check_expiry(expires_at: datetime, now: datetime, field: str) -> None:
     if expires_at <= now:
         when = f"{expires_at:%Y-%m-%d %H:%M} UTC"
@@ -309,8 +294,9 @@ def create_bill(
     """A new unpaid bill on ``policy`` with a freshly generated payment code. The code expires
     at ``expires_at``, or by default at the end of the due date (WIB) plus the grace days."""
     invoice_number = invoice_number.strip()
-    check_fields(invoice_number=invoice_number)
-    _check_bill_fields(amount, due_date, info, footer_message)
+    check_fields(
+        invoice_number=invoice_number, amount=amount, info=info, footer_message=footer_message
+    )
     if session.scalar(select(Bill.id).where(Bill.invoice_number == invoice_number)):
         raise InvalidFields({"invoice_number": [f"Invoice {invoice_number} exists already."]})
     expiry = expires_at or default_expiry(due_date, settings)
@@ -337,7 +323,7 @@ def update_bill(
 ) -> Bill:  # fmt: skip
     """Change an unpaid bill's amount, due date and receipt text (empty text: the default)."""
     _require_unpaid(bill, "edited")
-    _check_bill_fields(amount, due_date, info, footer_message)
+    check_fields(amount=amount, info=info, footer_message=footer_message)
     before = bill_snapshot(bill)
     bill.amount, bill.due_date = amount, due_date
     bill.info, bill.footer_message = info or None, footer_message or None

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validates
 from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,15 +45,6 @@ from portal.models import (
     Policy,
     Policyholder,
     StaffUser,
-)
-from portal.models.billing import (
-    AMOUNT_MAX,
-    EMAIL_MAX,
-    INVOICE_NUMBER_MAX,
-    NAME_MAX,
-    POLICY_NUMBER_MAX,
-    POLICY_STATUS_MAX,
-    POLICY_TYPE_MAX,
 )
 from portal.services.accounts import audit
 from portal.services.billing.files import BillFile, UnreadableFile, open_bill_file
@@ -71,8 +62,7 @@ from portal.services.billing.payment_codes import (
     default_expiry,
     generate_code,
 )
-from portal.services.billing.receipt import ReceiptTextError, check_info, layout_footer
-from portal.services.billing.text_rules import unsafe_character
+from portal.services.billing.validation import RULES, problems_of
 
 HEADER = (
     "policy_number",
@@ -258,20 +248,14 @@ class ImportRejected(Exception):
 # Reading one row.
 
 
-def _no_control(value: str) -> None:
-    problem = unsafe_character(value)
-    if problem is not None:
-        raise ValidationError(problem)
-
-
-def _text(max_length: int, *, required: bool = True) -> fields.String:
-    return fields.String(
-        required=required,
-        validate=[validate.Length(min=1 if required else 0, max=max_length), _no_control],
-    )
+def _text(name: str) -> fields.String:
+    return fields.String(required=True, validate=list(RULES[name]))
 
 
 class BillRowSchema(Schema):
+    """One row of the file: each column read into its type and checked with the field's rules
+    (``services.billing.validation``), which staff forms share."""
+
     def __init__(
         self, settings: CodeSettings, policy_statuses: tuple[str, ...] = DEFAULT_POLICY_STATUSES
     ) -> None:
@@ -279,32 +263,27 @@ class BillRowSchema(Schema):
         self.code_settings = settings
         self.policy_statuses = tuple(normalise_status(s) for s in policy_statuses)
 
-    policy_number = _text(POLICY_NUMBER_MAX)
-    policy_type = _text(POLICY_TYPE_MAX)
-    policy_account_name = _text(NAME_MAX)
-    policy_status = _text(POLICY_STATUS_MAX)
-    customer_name = _text(NAME_MAX)
-    customer_email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
-    invoice_number = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=INVOICE_NUMBER_MAX),
-            validate.Regexp(r"^[!-~]+$", error="Printable ASCII without spaces only."),
-        ],
-    )
+    policy_number = _text("policy_number")
+    policy_type = _text("policy_type")
+    policy_account_name = _text("policy_account_name")
+    policy_status = _text("policy_status")
+    customer_name = _text("customer_name")
+    customer_email = _text("customer_email")
+    invoice_number = _text("invoice_number")
     amount = fields.String(required=True)
     due_date = fields.Date(required=True, format="%Y-%m-%d")
     payment_code = fields.String(load_default="")
     expires_at = fields.String(load_default="")
-    info = fields.String(load_default="")
-    footer_message = fields.String(load_default="")
+    info = fields.String(load_default="", validate=list(RULES["info"]))
+    footer_message = fields.String(load_default="", validate=list(RULES["footer_message"]))
 
     @validates("amount")
     def _amount(self, value: str, **_: Any) -> None:
         if not (value.isascii() and value.isdigit()):
             raise ValidationError("Whole rupiah in digits only, e.g. 150000 (no dots or commas).")
-        if not 0 < int(value) <= AMOUNT_MAX:
-            raise ValidationError(f"Must be between 1 and {AMOUNT_MAX}.")
+        problems = problems_of("amount", int(value))
+        if problems:
+            raise ValidationError(problems)
 
     @validates("policy_status")
     def _policy_status(self, value: str, **_: Any) -> None:
@@ -330,20 +309,6 @@ class BillRowSchema(Schema):
                 raise ValidationError(
                     "ISO 8601, e.g. 2026-12-31T16:59:59Z (UTC when no offset)."
                 ) from None
-
-    @validates("info")
-    def _info(self, value: str, **_: Any) -> None:
-        try:
-            check_info(value)
-        except ReceiptTextError as exc:
-            raise ValidationError(str(exc)) from None
-
-    @validates("footer_message")
-    def _footer(self, value: str, **_: Any) -> None:
-        try:
-            layout_footer(value)
-        except ReceiptTextError as exc:
-            raise ValidationError(str(exc)) from None
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -61,10 +61,15 @@ def generate_code(settings: CodeSettings) -> str:
     return payload + luhn_check_digit(payload)
 
 
+def end_of_day_wib(day: date) -> datetime:
+    """The last second of ``day`` in Jakarta, in UTC: a code "valid until" a day is valid
+    through that day at the till, whether the day comes from a due date or from staff."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=WIB).astimezone(UTC)
+
+
 def default_expiry(due_date: date, settings: CodeSettings) -> datetime:
     """End of the day (WIB) ``grace_days`` after the due date, in UTC."""
-    last_day = due_date + timedelta(days=settings.grace_days)
-    return datetime.combine(last_day, time(23, 59, 59), tzinfo=WIB).astimezone(UTC)
+    return end_of_day_wib(due_date + timedelta(days=settings.grace_days))
 
 
 def check_supplied_code(code: str, settings: CodeSettings) -> None:
