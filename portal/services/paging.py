@@ -49,7 +49,10 @@ def paginate(
 
 
 def paginate_rows(
-    session: Session, statement: Select[Any], number: int, per_page: int = PER_PAGE
+    session: Session,
+    statement: Select[*tuple[Any, ...]],
+    number: int,
+    per_page: int = PER_PAGE,
 ) -> Page[Any]:
     """Like :func:`paginate`, for a statement selecting several columns: the items are rows."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from portal.models import (
 from portal.services.paging import Page, paginate_rows
 from portal.services.reporting.reconciliation import chain_name, wib_day_bounds
 
+_Ts = TypeVarTuple("_Ts")
+
 
 @dataclass(frozen=True, slots=True)
 class TrafficFilter:
@@ -35,7 +37,7 @@ class TrafficFilter:
     verdict: str = ""
 
 
-def _dates(statement: Select[Any], column: Any, filters: TrafficFilter) -> Select[Any]:
+def _dates(statement: Select[*_Ts], column: Any, filters: TrafficFilter) -> Select[*_Ts]:
     if filters.start is not None:
         statement = statement.where(column >= wib_day_bounds(filters.start, filters.start)[0])
     if filters.end is not None:
