@@ -156,3 +156,58 @@ def test_doku_traffic_explains_itself(
     _no_sideways_scroll(page)
     screenshot(page, f"admin-lists-notifications-{name}")
     assert console_errors == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_staff_filter_sort_and_download_the_bill_list(
+    page: Any, live_url: str, month: dict[str, Any], size: dict[str, int],
+    console_errors: list[str],
+) -> None:  # fmt: skip
+    _log_in(page, live_url, month["email"], size)
+    page.goto(f"{live_url}/admin/bills")
+    assert page.locator("#bill-totals").inner_text().startswith("11 bills")
+    # Paid at Alfamart, 100.000 to 200.000: filters combine.
+    page.select_option("#state", "paid")
+    page.select_option("#chain", "Alfamart")
+    page.fill("#f-min", "100.000")
+    page.fill("#f-max", "200.000")
+    page.click("#bill-filters button[type=submit]")
+    page.wait_for_url("**/admin/bills?*")
+    assert page.locator("tr.bill-row").count() == 3  # 100.000, 175.000 and 200.000 at Alfamart
+    assert "3 bills · Rp 475.000" in page.locator("#bill-totals").inner_text()
+
+    # Sort by amount, up then down; the filters stay. On a desktop the column headers sort,
+    # on a phone (one card per bill, no header row) the form's "Sort by".
+    def sort_amount(direction: str) -> None:
+        if size == DESKTOP:
+            page.click("#sort-amount")
+        else:
+            page.select_option("#sort", "amount")
+            page.select_option("#dir", direction)
+            page.click("#bill-filters button[type=submit]")
+        page.wait_for_url(f"**dir={direction}**")
+
+    sort_amount("asc")
+    amounts = page.locator("tr.bill-row td.num").all_inner_texts()
+    assert amounts == ["Rp 100.000", "Rp 175.000", "Rp 200.000"]
+    sort_amount("desc")
+    assert page.locator("tr.bill-row td.num").all_inner_texts() == amounts[::-1]
+    assert page.locator("th[aria-sort=descending] #sort-amount").count() == 1
+    assert "state=paid" in page.url and "chain=Alfamart" in page.url
+    _no_sideways_scroll(page)
+    name = "desktop" if size == DESKTOP else "phone"
+    screenshot(page, f"admin-lists-bills-{name}")
+    # The download holds what is shown, in the same order.
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    content = download.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert content[0].startswith("invoice_number,policyholder")
+    assert [line.split(",")[4] for line in content[1:]] == ["200000", "175000", "100000"]
+    # A filter that cannot be read says so and keeps the others.
+    page.fill("#f-min", "lots")
+    page.click("#bill-filters button[type=submit]")
+    page.wait_for_selector("#filter-problems")
+    assert page.locator("#f-min").get_attribute("aria-invalid") == "true"
+    assert "lots" in page.locator("#f-min-error").inner_text()
+    screenshot(page, f"admin-lists-bills-problem-{name}")
+    assert [e for e in console_errors if "400" not in e] == []
