@@ -211,3 +211,61 @@ def test_staff_filter_sort_and_download_the_bill_list(
     assert "lots" in page.locator("#f-min-error").inner_text()
     screenshot(page, f"admin-lists-bills-problem-{name}")
     assert [e for e in console_errors if "400" not in e] == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_import_check_previews_before_staff_confirm(
+    page: Any, live_url: str, session: Session, size: dict[str, int], tmp_path: Any,
+    console_errors: list[str],
+) -> None:  # fmt: skip
+    from portal.services.billing.imports import HEADER
+
+    existing = make_bill(session, amount=150_000)
+    invoice = existing.invoice_number
+    policy = existing.policy
+    holder = policy.policyholder
+    kept = ",".join([policy.number, policy.type, policy.account_name, policy.status, holder.name,
+                     holder.email])  # fmt: skip
+    email = make_staff(session, StaffRole.ADMIN).email
+    session.commit()
+    rows = [
+        ",".join(HEADER),
+        f"{kept},{invoice},175000,2031-05-21,,,,",  # an update: 150.000 -> 175.000
+        "8080801,Jiwa,Rina,aktif,Rina Wati,rina@example.com,INV-NEW-1,90000,2031-07-01,,,,",
+        "8080801,Jiwa,Rina,aktif,Rina Wati,rina@example.com,INV-NEW-2,60000,2031-07-01,,"
+        "2020-01-01T00:00:00+07:00,,",  # already expired: skipped
+    ]
+    good = tmp_path / "bills.csv"
+    good.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _log_in(page, live_url, email, size)
+    name = "desktop" if size == DESKTOP else "phone"
+    page.goto(f"{live_url}/admin/import")
+    with page.expect_download() as download:
+        page.click("#template-csv")
+    assert download.value.path().read_text(encoding="utf-8-sig").startswith("policy_number,")
+    page.set_input_files("#csv_file", str(good))
+    page.click("#check-import")
+    page.wait_for_selector("#job-result-page", timeout=30_000)
+    page.click("#job-result-page")
+    page.wait_for_selector("#import-ok")
+    totals = page.locator("#import-preview-totals")
+    assert "Rp 90.000" in totals.locator("#preview-total-create").inner_text()
+    assert "Rp 175.000" in totals.locator("#preview-total-update").inner_text()
+    assert "Rp 60.000" in totals.locator("#preview-total-skip").inner_text()
+    assert "Rp 150.000" in page.locator("#preview-update del").inner_text()
+    assert page.locator("#preview-create").is_visible()
+    _no_sideways_scroll(page)
+    screenshot(page, f"admin-lists-import-preview-{name}")
+    # A bad file names each refused value.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(rows[0] + "\n" + rows[2].replace("90000", "9O.000") + "\n", encoding="utf-8")
+    page.goto(f"{live_url}/admin/import")
+    page.set_input_files("#csv_file", str(bad))
+    page.click("#check-import")
+    page.wait_for_selector("#job-result-page", timeout=30_000)
+    page.click("#job-result-page")
+    page.wait_for_selector("#import-error-rows")
+    assert page.locator("#import-error-rows code.offending").first.inner_text() == "9O.000"
+    _no_sideways_scroll(page)
+    screenshot(page, f"admin-lists-import-errors-{name}")
+    assert console_errors == []
