@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from portal.models import Inquiry, PaymentCode, ReceivedNotification
-from portal.services.paging import Page, paginate
-from portal.services.reporting.reconciliation import wib_day_bounds
+from portal.models import (
+    Bill,
+    Inquiry,
+    Payment,
+    PaymentCode,
+    PaymentException,
+    ReceivedNotification,
+)
+from portal.services.paging import Page, paginate_rows
+from portal.services.reporting.reconciliation import chain_name, wib_day_bounds
+
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +37,7 @@ class TrafficFilter:
     verdict: str = ""
 
 
-def _dates(statement: Select[Any], column: Any, filters: TrafficFilter) -> Select[Any]:
+def _dates(statement: Select[*_Ts], column: Any, filters: TrafficFilter) -> Select[*_Ts]:
     if filters.start is not None:
         statement = statement.where(column >= wib_day_bounds(filters.start, filters.start)[0])
     if filters.end is not None:
@@ -40,10 +49,70 @@ def _code(text: str) -> str:
     return text.replace(" ", "").strip()
 
 
+@dataclass(frozen=True, slots=True)
+class InquiryLine:
+    """One inquiry as the list shows it: what was asked, what we answered and why."""
+
+    inquiry: Inquiry
+    invoice_number: str | None  # as answered, else the bill's
+    amount: int | None
+    chain: str  # the store chain's name (AGENT_ID), "-" when the till sent none
+    reason: str  # why it was declined; "" for a success
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationLine:
+    notification: ReceivedNotification
+    chain: str
+    # What became of it, in a line: the exception's kind and detail, the error, or "".
+    exception_kind: str | None
+    reason: str
+
+
+def _answered_order(response_body: str) -> tuple[str | None, int | None]:
+    """The invoice and amount our inquiry answer carried (DOKU shows them at the till)."""
+    try:
+        answer = json.loads(response_body)
+    except ValueError:
+        return None, None
+    order = answer.get("order") if isinstance(answer, dict) else None
+    if not isinstance(order, dict):
+        return None, None
+    invoice, amount = order.get("invoice_number"), order.get("amount")
+    return (
+        invoice if isinstance(invoice, str) else None,
+        amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+    )
+
+
+def _agent_id_in(body: str) -> str | None:
+    """AGENT_ID from a notification body's identifier list (either spelling DOKU uses)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("name") == "AGENT_ID" and isinstance(item.get("value"), str):
+                return str(item["value"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def inquiries(
     session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[Inquiry]:
-    statement = _dates(select(Inquiry), Inquiry.received_at, filters)
+) -> Page[InquiryLine]:
+    statement = _dates(
+        select(Inquiry, Bill.invoice_number, Bill.amount).outerjoin(
+            Bill, Bill.id == Inquiry.bill_id
+        ),
+        Inquiry.received_at,
+        filters,
+    )
     if filters.payment_code:
         statement = statement.where(Inquiry.payment_code == _code(filters.payment_code))
     if filters.status:
@@ -53,13 +122,49 @@ def inquiries(
     if filters.verdict:
         statement = statement.where(Inquiry.verdict == filters.verdict)
     statement = statement.order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
-    return paginate(session, statement, page, per_page)
+    found = paginate_rows(session, statement, page, per_page)
+    lines = []
+    for inquiry, bill_invoice, bill_amount in found.items:
+        invoice, amount = _answered_order(inquiry.response_body)
+        lines.append(
+            InquiryLine(
+                inquiry=inquiry,
+                invoice_number=invoice or bill_invoice,
+                amount=amount if amount is not None else bill_amount,
+                chain=chain_name(inquiry.agent_id),
+                reason=inquiry.reason or "",
+            )
+        )
+    return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
+
+
+def _notification_reason(
+    notification: ReceivedNotification, kind: str | None, detail: str | None
+) -> str:
+    if kind is not None:
+        return detail or ""
+    if notification.error:
+        return notification.error
+    if notification.outcome == "duplicate":
+        return "already applied: the payment is recorded once"
+    return ""
 
 
 def notifications(
     session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[ReceivedNotification]:
-    statement = _dates(select(ReceivedNotification), ReceivedNotification.received_at, filters)
+) -> Page[NotificationLine]:
+    statement = _dates(
+        select(
+            ReceivedNotification,
+            func.coalesce(Payment.agent_id, PaymentException.agent_id),
+            PaymentException.kind,
+            PaymentException.detail,
+        )
+        .outerjoin(Payment, Payment.id == ReceivedNotification.payment_id)
+        .outerjoin(PaymentException, PaymentException.id == ReceivedNotification.exception_id),
+        ReceivedNotification.received_at,
+        filters,
+    )
     if filters.payment_code:
         statement = statement.where(
             ReceivedNotification.payment_code == _code(filters.payment_code)
@@ -74,7 +179,17 @@ def notifications(
     statement = statement.order_by(
         ReceivedNotification.received_at.desc(), ReceivedNotification.id.desc()
     )
-    return paginate(session, statement, page, per_page)
+    found = paginate_rows(session, statement, page, per_page)
+    lines = [
+        NotificationLine(
+            notification=item,
+            chain=chain_name(agent_id or _agent_id_in(item.body)),
+            exception_kind=kind,
+            reason=_notification_reason(item, kind, detail),
+        )
+        for item, agent_id, kind, detail in found.items
+    ]
+    return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
 
 
 def inquiry_verdicts(session: Session) -> list[str]:
