@@ -188,6 +188,8 @@ def _pages(app: Flask, ids: dict[str, Any]) -> list[tuple[str, str]]:
                 continue
             if endpoint in DOWNLOADS or endpoint in VISITED_ON_THE_WAY:
                 continue
+            if "file_format" in rule.arguments:  # /bills/export.<file_format> and the like
+                continue
             values = {}
             for argument in rule.arguments:
                 value = ids.get(endpoint) if argument == "run_id" else ids.get(argument)
