@@ -98,7 +98,9 @@ def _problems(page: Any) -> list[str]:
     ]
     left_amounts = page.eval_on_selector_all(
         "td, th",
+        # In a table; a phone's card (a row shown as a block) has each value by its label.
         "cells => cells.filter(c => /^-?Rp\\s?[0-9.]+$/.test(c.textContent.trim())"
+        " && getComputedStyle(c).display === 'table-cell'"
         " && getComputedStyle(c).textAlign !== 'right').map(c => c.textContent.trim())",
     )
     if left_amounts:
