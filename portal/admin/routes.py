@@ -216,7 +216,8 @@ def language() -> Response:
     chosen = form.language.data
     if chosen not in current_app.config["LANGUAGES"]:
         return error_page(400)
-    return remember_language(redirect(_safe_next(form.next.data)), chosen)
+    target = safe_next(form.next.data, area=ADMIN_PREFIX) or url_for("admin.dashboard")
+    return remember_language(redirect(target), chosen)
 
 
 @bp.route("/logout", methods=["POST"])
