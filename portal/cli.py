@@ -108,7 +108,7 @@ def import_command(bill_file: str) -> None:
 def _write_export(data: bytes, output: str) -> str:
     """Write the file whole or not at all (a temporary file renamed into place)."""
     if output == "-":
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.buffer.write(data)
         return "standard output"
     target = Path(output)
     partial = target.with_name(f".{target.name}.partial")

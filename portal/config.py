@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Config
 
+from portal.doku.limits import PAYMENT_CODE_MAX
 from portal.services.billing.payability import DEFAULT_POLICY_STATUSES
 from portal.services.billing.payability import config_problems as policy_status_problems
 
@@ -72,7 +73,9 @@ DEFAULTS: dict[str, Any] = {
     # Where people reach the site, e.g. https://premi.example.co.id: links in emails are built
     # from it, never from the request's Host header (which the client chooses).
     "PUBLIC_BASE_URL": None,
-    # Web pages. HTTPS: secure cookies, HSTS and redirects to https (set it in production).
+    # The site is served over HTTPS (set it in production): secure cookies and HSTS. The app
+    # redirects nothing (that is the proxy's job, and DOKU counts a 3xx as a failed delivery);
+    # links in emails take their scheme from PUBLIC_BASE_URL.
     "FORCE_HTTPS": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -248,7 +251,6 @@ def load(
     if test_config is not None:
         config.from_mapping(test_config)
     config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = config["FORCE_HTTPS"]
-    config["PREFERRED_URL_SCHEME"] = "https" if config["FORCE_HTTPS"] else "http"
     if not config["SQLALCHEMY_DATABASE_URI"]:
         path = Path(instance_path) / "portal.sqlite3"
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
@@ -271,10 +273,12 @@ def check(config: Config) -> None:
     length = config["PAYMENT_CODE_LENGTH"]
     if not (isinstance(prefix, str) and prefix.isascii() and prefix.isdigit() and prefix[0] != "0"):
         problems.append("PAYMENT_CODE_PREFIX must be digits not starting with 0")
-    elif not (isinstance(length, int) and length <= 20 and length - len(prefix) - 1 >= 8):
+    elif not (
+        isinstance(length, int) and length <= PAYMENT_CODE_MAX and length - len(prefix) - 1 >= 8
+    ):
         problems.append(
-            "PAYMENT_CODE_LENGTH must be at most 20 and leave at least 8 random digits "
-            "after the prefix and before the check digit"
+            f"PAYMENT_CODE_LENGTH must be at most {PAYMENT_CODE_MAX} and leave at least 8 random "
+            "digits after the prefix and before the check digit"
         )
     base = config["PUBLIC_BASE_URL"]
     if base and not str(base).startswith(("https://", "http://")):

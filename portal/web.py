@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -74,14 +75,13 @@ def load_account(user_id: str) -> Policyholder | StaffUser | None:
         account_id, version = int(raw_id), int(raw_version)
     except ValueError:
         return None
-    model: type[Policyholder] | type[StaffUser]
+    account: Policyholder | StaffUser | None
     if kind == StaffUser.ACCOUNT_KIND and in_staff_area():
-        model = StaffUser
+        account = db.session.get(StaffUser, account_id)
     elif kind == Policyholder.ACCOUNT_KIND and not in_staff_area():
-        model = Policyholder
+        account = db.session.get(Policyholder, account_id)
     else:
         return None
-    account = db.session.get(model, account_id)
     if account is None or account.session_version != version or not account.is_active:
         return None
     return account
@@ -198,6 +198,27 @@ class TrustedProxyFix:
         return self.app(environ, start_response)
 
 
+def safe_next(target: str | None, *, area: str = "") -> str | None:
+    """``target`` if it is a path on this site inside ``area`` (``/admin``; empty: anywhere
+    under the app's root), else ``None``: the one check before redirecting to a ``next``.
+
+    Refused: another site (``https://evil``, ``//evil``, ``http:/evil``), anything not starting
+    with ``/`` (``javascript:``, ``payments``), backslashes (browsers read ``/\\evil`` as a
+    host) and control characters (``/\\t/evil`` loses its tab and becomes ``//evil``).
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    root = request.script_root + area
+    if root and not (parts.path == root or parts.path.startswith(root + "/")):
+        return None
+    return target
+
+
 def audit_login(
     area: LoginArea, event: LoginEvent, email: str, account: Policyholder | StaffUser | None
 ) -> None:
@@ -206,4 +227,3 @@ def audit_login(
         db.session, area=area, event=event, email=email, account=account,
         remote_addr=request.remote_addr, now=datetime.now(UTC),
     )  # fmt: skip
-

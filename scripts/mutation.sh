@@ -32,7 +32,8 @@ fi
 VENV=.venv-mutation
 if [ ! -x "$VENV/bin/mutmut" ]; then
     python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q -e '.[test]' 'mutmut>=3.8,<4'
+    "$VENV/bin/python" -m pip install -q -r requirements/lock-test.txt 'mutmut>=3.8,<4'
+    "$VENV/bin/python" -m pip install -q --no-deps -e .
 fi
 
 if [ -z "${KEEP_MUTANTS:-}" ]; then

@@ -12,7 +12,8 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 mkdir -p instance
 if [ ! -f instance/config.py ]; then

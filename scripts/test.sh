@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests need and run them all: lint, import contracts, then the test suite on
-# SQLite and, when TEST_DATABASE_URL is set (e.g. postgresql://postgres@127.0.0.1:5432/test),
+# Install what the tests need (the locked versions) and run them all: lint, import contracts,
+# types (mypy), then the test suite on SQLite and, when TEST_DATABASE_URL is set (e.g. postgresql://postgres@127.0.0.1:5432/test),
 # again on PostgreSQL. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,9 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The locked versions (scripts/lock.sh writes them), then the app itself without resolving.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/lock-test.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); without it they skip.
 if [ ! -x /usr/bin/chromium ]; then
@@ -48,6 +50,8 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/lint-imports
+echo "== types (mypy; strict on portal/doku and portal/services, see pyproject.toml)"
+.venv/bin/mypy
 echo "== tests on SQLite"
 env -u TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
 if [ -d test-artifacts/screenshots ]; then

@@ -113,7 +113,8 @@ def record_link(entry: AuditEntry) -> str | None:
     if entity not in RECORD_PAGES or not str(key or "").isdigit():
         return None
     endpoint, argument = RECORD_PAGES[entity]
-    return url_for(endpoint, **{argument: int(str(key))})
+    values: dict[str, Any] = {argument: int(str(key))}
+    return url_for(endpoint, **values)
 
 
 def _filter_form() -> AuditFilterForm:

@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.services.billing.receipt import FOOTER_MAX, INFO_MAX, LINE_WIDTH
 from portal.services.traffic.cases import NOTE_MAX
 
 
@@ -67,12 +68,17 @@ class PolicyEditForm(PolicyForm):
 class ReceiptTextFields:
     info = StringField(
         _l("Info at the till"),
-        description=_l("At most 32 printable ASCII characters; empty: the default."),
+        description=_l(
+            "At most %(max)d printable ASCII characters; empty: the default.", max=INFO_MAX
+        ),
     )
     footer_message = TextAreaField(
         _l("Receipt footer"),
         description=_l(
-            "At most 120 printable ASCII characters, printed in lines of 40; empty: the default."
+            "At most %(max)d printable ASCII characters, printed in lines of %(width)d; empty: "
+            "the default.",
+            max=FOOTER_MAX,
+            width=LINE_WIDTH,
         ),
     )
 
@@ -87,7 +93,9 @@ class BillForm(BillEditForm):
     expires_on = DateField(
         _l("Code valid until (end of day, WIB)"),
         validators=[Optional()],
-        description=_l("Empty: the due date plus the grace days."),
+        description=_l(
+            "Empty: the due date plus the grace days (overdue: the grace days from today)."
+        ),
     )
 
 
@@ -116,7 +124,10 @@ class ReissueForm(FlaskForm):
     expires_on = DateField(
         _l("New code valid until (end of day, WIB)"),
         validators=[Optional()],
-        description=_l("Empty: the old code's expiry, or the due date plus the grace days."),
+        description=_l(
+            "Empty: the old code's expiry if later, else as for a new bill (the due date plus "
+            "the grace days; overdue: the grace days from today)."
+        ),
     )
 
 

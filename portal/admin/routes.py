@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
@@ -31,9 +30,9 @@ from portal.services.accounts.audit import LoginArea, LoginEvent
 from portal.services.accounts.credentials import authenticate_staff, end_sessions
 from portal.services.billing.money import format_rupiah
 from portal.services.billing.payability import PayabilityRules
-from portal.services.billing.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.reporting.dashboard import summary
-from portal.web import audit_login, remember_language
+from portal.web import ADMIN_PREFIX, audit_login, remember_language, safe_next
 
 # Pages anyone may open: the login page itself.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.language"})
@@ -92,9 +91,7 @@ def _wib(moment: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _grouped(code: str | None) -> str:
-    if not code:
-        return "-"
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+    return grouped_code(code) or "-"
 
 
 def _here() -> str:
@@ -155,20 +152,6 @@ def http_error(exc: HTTPException) -> Response:
 _audit_login = functools.partial(audit_login, LoginArea.STAFF)
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path inside the back office, never another site (``//evil``, ``https://...``)."""
-    fallback = url_for("admin.dashboard")
-    if not target:
-        return fallback
-    parts = urlsplit(target)
-    admin_root = request.script_root + "/admin"
-    if parts.scheme or parts.netloc or target.startswith(("//", "\\")) or "\\" in target:
-        return fallback
-    if not (parts.path == admin_root or parts.path.startswith(admin_root + "/")):
-        return fallback
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Only failures count, per address and per address and account (portal.login_throttle):
@@ -187,7 +170,9 @@ def login() -> Any:
         if staff is not None:
             _audit_login(LoginEvent.LOGIN, staff.email, staff)
             db.session.commit()
-            target = _safe_next(request.args.get("next"))
+            target = safe_next(request.args.get("next"), area=ADMIN_PREFIX) or url_for(
+                "admin.dashboard"
+            )
             session.clear()  # nothing from before the login carries over
             login_user(staff)
             session[SESSION_STARTED] = session[SESSION_SEEN] = int(time.time())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
+from portal.doku.limits import usable_request_id as usable_request_id
 from portal.doku.signature import (
     constant_time_equals,
     format_timestamp,
@@ -14,7 +15,6 @@ from portal.doku.signature import (
     signed_headers,
 )
 
-REQUEST_ID_MAX = 128
 _REQUIRED_HEADERS = ("Client-Id", "Request-Id", "Request-Timestamp", "Signature")
 
 
@@ -49,15 +49,17 @@ class AuthenticationError(Exception):
         self.request_id = request_id
 
 
-def usable_request_id(value: str | None) -> str | None:
-    """A Request-Id we can store and echo: 1-128 printable ASCII characters."""
-    if value and len(value) <= REQUEST_ID_MAX and all(" " < c <= "~" for c in value):
-        return value
-    return None
+class Headers(Protocol):
+    """What authenticating reads of the request's headers: a plain mapping in tests, werkzeug's
+    case-insensitive ``Headers`` in the app."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+    def __getitem__(self, key: str, /) -> str: ...
 
 
 def authenticate(
-    headers: Mapping[str, str],
+    headers: Headers,
     body: bytes,
     *,
     request_target: str,

@@ -26,6 +26,7 @@ from portal.doku.signature import format_timestamp, signed_headers, verify
 from portal.extensions import db
 from portal.models import Inquiry
 from portal.services.billing.money import format_rupiah
+from portal.services.billing.payment_codes import grouped_code
 from portal.services.billing.receipt import ReceiptTextError, layout_footer
 
 
@@ -64,10 +65,6 @@ def _endpoint(base_url: str | None, target: str) -> str | None:
     if urlsplit(base_url).path in ("", "/"):
         return base_url.rstrip("/") + target
     return base_url
-
-
-def _grouped(code: str) -> str:
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 @bp.cli.command("inquire")
@@ -180,7 +177,7 @@ def _print_answer(exchange: Exchange) -> None:
     if status != "success" and (reason := _recorded_reason(exchange.request_id)):
         click.echo(f"Reason        : {reason}")
     code = answer.get("online_to_offline_info", {}).get("payment_code", "")
-    click.echo(f"Payment code  : {_grouped(code)}")
+    click.echo(f"Payment code  : {grouped_code(code)}")
     if order := answer.get("order"):
         click.echo(f"Invoice       : {order['invoice_number']}")
         click.echo(f"Amount        : {format_rupiah(order['amount'])}")

@@ -9,26 +9,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, TypeAlias
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from portal.doku.limits import (
+    AMOUNT_MAX,
+    AMOUNT_MAX_DIGITS,
+    CUSTOMER_EMAIL_MAX,
+    CUSTOMER_NAME_MAX,
+    FOOTER_MESSAGE_MAX,
+    IDENTIFIER_VALUE_MAX,
+    INFO_MAX,
+    INVOICE_NUMBER_MAX,
+    PAYMENT_CODE_MAX,
+    REQUEST_ID_MAX,
+    STATUS_MAX,
+)
 from portal.doku.signature import parse_timestamp
 
 SERVICE_ID = "ONLINE_TO_OFFLINE"
 ACQUIRER_ID = "ALFA"
 CHANNEL_ID = "ONLINE_TO_OFFLINE_ALFA"
 
-# Field limits from DOKU's guide.
-PAYMENT_CODE_MAX = 20
-INVOICE_NUMBER_MAX = 64
-AMOUNT_MAX_DIGITS = 12
-INFO_MAX = 32
-CUSTOMER_NAME_MAX = 64
-CUSTOMER_EMAIL_MAX = 128
-FOOTER_MESSAGE_MAX = 120
-REQUEST_ID_MAX = 128
-IDENTIFIER_VALUE_MAX = 128
 
 # Acquirer identifiers DOKU passes on from the till, kept for reference.
 AGENT_IDENTIFIERS = ("AGENT_ID", "AGENT_STORE_ID", "AGENT_TRX_ID")
@@ -63,13 +66,16 @@ def has_control_characters(value: str) -> bool:
     return _CONTROL_CHARACTERS.search(value) is not None
 
 
+# marshmallow's type for a field's error messages, which a field class extends.
+ErrorMessages: TypeAlias = dict[str, str | list[Any] | dict[Any, Any]]
+
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"  # for the OpenAPI document
 
 
 class Text(fields.String):
     """A string without control characters."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
         "control": "Must not contain control characters."
     }
 
@@ -84,14 +90,14 @@ class Text(fields.String):
         return text
 
 
-class PaymentCode(fields.Field):
-    """1 to 20 digits. DOKU's guide types it "number" but sends a string: accept both.
+class PaymentCode(fields.Field[str]):
+    """1 to PAYMENT_CODE_MAX digits. DOKU's guide types it "number" but sends a string: accept both.
 
     A JSON number is accepted only as a non-negative integer; its decimal digits are the code.
     """
 
-    default_error_messages: ClassVar[dict[str, str]] = {
-        "invalid": "Must be a string of 1 to 20 digits.",
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
+        "invalid": f"Must be a string of 1 to {PAYMENT_CODE_MAX} digits.",
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -117,7 +123,7 @@ class Timestamp(Text):
         metadata.setdefault("example", "2020-08-11T08:45:42Z")
         super().__init__(**kwargs)
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
         "timestamp": "Must be an ISO 8601 timestamp with a UTC offset."
     }
 
@@ -154,7 +160,7 @@ class IdentifierSchema(_Lenient):
     value = Text(required=True, validate=validate.Length(max=IDENTIFIER_VALUE_MAX))
 
 
-PAYMENT_CODE_PATTERN = r"^[0-9]{1,20}$"
+PAYMENT_CODE_PATTERN = rf"^[0-9]{{1,{PAYMENT_CODE_MAX}}}$"
 
 
 class OnlineToOfflineInfoSchema(_Lenient):
@@ -378,12 +384,7 @@ def inquiry_request_body(
 # HTTP Notification (DOKU -> us): parsed leniently, as DOKU asks.
 
 
-class TransactionStatus(StrEnum):
-    SUCCESS = "SUCCESS"
-    FAILED = "FAILED"
-
-
-class Amount(fields.Field):
+class Amount(fields.Field[int]):
     """Whole rupiah: a JSON integer, an integral number (150000.0) or a string of digits.
 
     DOKU's guide types the amount "without decimal". A number with a fraction, however small
@@ -391,8 +392,10 @@ class Amount(fields.Field):
     as an exact ``Decimal``.
     """
 
-    default_error_messages: ClassVar[dict[str, str]] = {
-        "invalid": "Must be a whole, positive number of rupiah with at most 12 digits.",
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it per class)
+        "invalid": (
+            f"Must be a whole, positive number of rupiah with at most {AMOUNT_MAX_DIGITS} digits."
+        ),
         "fraction": "Must be whole rupiah without decimals; {value} has a fraction.",
     }
 
@@ -402,20 +405,20 @@ class Amount(fields.Field):
         if isinstance(value, float):  # not from our decoder; exact for what it holds
             value = Decimal(value)
         if isinstance(value, Decimal):
-            if not value.is_finite() or not 0 < value < 10**AMOUNT_MAX_DIGITS:
+            if not value.is_finite() or not 0 < value <= AMOUNT_MAX:
                 raise self.make_error("invalid")
             if value != value.to_integral_value():
                 raise self.make_error("fraction", value=str(value))
             value = int(value)
         elif isinstance(value, str) and value.isascii() and value.isdigit():
             value = int(value)
-        if not isinstance(value, int) or not 0 < value < 10**AMOUNT_MAX_DIGITS:
+        if not isinstance(value, int) or not 0 < value <= AMOUNT_MAX:
             raise self.make_error("invalid")
         return value
 
 
 class TransactionSchema(_Lenient):
-    status = Text(required=True, validate=validate.Length(min=1, max=32))
+    status = Text(required=True, validate=validate.Length(min=1, max=STATUS_MAX))
     date = Timestamp(required=True)
     original_request_id = Text(load_default=None, validate=validate.Length(max=REQUEST_ID_MAX))
 
@@ -424,7 +427,7 @@ class OrderSchema(_Lenient):
     invoice_number = Text(required=True, validate=validate.Length(min=1, max=INVOICE_NUMBER_MAX))
     amount = Amount(
         required=True,
-        metadata={"minimum": 1, "maximum": 10**AMOUNT_MAX_DIGITS - 1, "example": 150000},
+        metadata={"minimum": 1, "maximum": AMOUNT_MAX, "example": 150000},
     )
 
 
@@ -528,7 +531,7 @@ class _StatusOrder(_Lenient):
 
 
 class _StatusTransaction(_Lenient):
-    status = Text(required=True, validate=validate.Length(min=1, max=32))
+    status = Text(required=True, validate=validate.Length(min=1, max=STATUS_MAX))
     date = Timestamp(load_default=None)
     original_request_id = Text(load_default=None, validate=validate.Length(max=REQUEST_ID_MAX))
 
@@ -592,9 +595,7 @@ class OrderOut(Schema):
     invoice_number = fields.String(
         required=True, validate=validate.Length(min=1, max=INVOICE_NUMBER_MAX)
     )
-    amount = fields.Integer(
-        required=True, validate=validate.Range(min=1, max=10**AMOUNT_MAX_DIGITS - 1)
-    )
+    amount = fields.Integer(required=True, validate=validate.Range(min=1, max=AMOUNT_MAX))
 
 
 class OnlineToOfflineInfoOut(Schema):

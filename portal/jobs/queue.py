@@ -277,13 +277,14 @@ def _write_run(app: Flask, run_id: str, values: dict[str, Any], *, patient: bool
         engine = db.engine
         with engine.connect() as connection:
             raw = connection.connection.driver_connection
+            assert raw is not None, "a live connection"
             impatient = not patient and isinstance(raw, sqlite3.Connection)
             if impatient:
                 raw.execute("PRAGMA busy_timeout = 200")
             try:
                 with connection.begin():
                     connection.execute(
-                        update(JobRun.__table__).where(JobRun.id == run_id).values(**values)
+                        update(JobRun).where(JobRun.id == run_id).values(**values)
                     )
             except OperationalError:
                 if not impatient:

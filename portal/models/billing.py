@@ -17,18 +17,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.doku.limits import AMOUNT_MAX as AMOUNT_MAX
+from portal.doku.limits import CUSTOMER_EMAIL_MAX, CUSTOMER_NAME_MAX
+from portal.doku.limits import FOOTER_MESSAGE_MAX as FOOTER_MESSAGE_MAX
+from portal.doku.limits import INFO_MAX as INFO_MAX
+from portal.doku.limits import INVOICE_NUMBER_MAX as INVOICE_NUMBER_MAX
+from portal.doku.limits import PAYMENT_CODE_MAX as PAYMENT_CODE_MAX
 from portal.models.base import Base, LoginAccount, UTCDateTime, utcnow
 
-NAME_MAX = 64
-EMAIL_MAX = 128
+# What DOKU carries to the till is as wide as the protocol allows (portal.doku.limits);
+# the rest is the insurer's own.
+NAME_MAX = CUSTOMER_NAME_MAX
+EMAIL_MAX = CUSTOMER_EMAIL_MAX
 POLICY_NUMBER_MAX = 32
 POLICY_TYPE_MAX = 64
 POLICY_STATUS_MAX = 32
-INVOICE_NUMBER_MAX = 64
-AMOUNT_MAX = 999_999_999_999  # twelve digits of rupiah: DOKU's limit
-INFO_MAX = 32
-FOOTER_MESSAGE_MAX = 120
-PAYMENT_CODE_MAX = 20
 
 
 class Policyholder(LoginAccount, Base):

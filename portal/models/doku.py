@@ -16,10 +16,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.doku.limits import (
+    IDENTIFIER_VALUE_MAX,
+    INVOICE_NUMBER_MAX,
+    PAYMENT_CODE_MAX,
+    REQUEST_ID_MAX,
+    STATUS_MAX,
+)
 from portal.models.base import Base, BigId, UTCDateTime, utcnow
 
-REQUEST_ID_MAX = 128
-IDENTIFIER_MAX = 128
+IDENTIFIER_MAX = IDENTIFIER_VALUE_MAX
 
 
 class Inquiry(Base):
@@ -39,7 +45,7 @@ class Inquiry(Base):
     request_timestamp: Mapped[str] = mapped_column(String(40))
     # Hex SHA-256 of the raw body: a replayed Request-Id must carry the same body.
     request_sha256: Mapped[str] = mapped_column(String(64))
-    payment_code: Mapped[str | None] = mapped_column(String(20))
+    payment_code: Mapped[str | None] = mapped_column(String(PAYMENT_CODE_MAX))
     inquiry_date: Mapped[str | None] = mapped_column(String(40))
     agent_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_MAX))
     agent_store_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_MAX))
@@ -87,9 +93,9 @@ class ReceivedNotification(Base):
     # applied | duplicate | exception | error; NULL while (or if never) processed.
     outcome: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
-    transaction_status: Mapped[str | None] = mapped_column(String(32))
-    payment_code: Mapped[str | None] = mapped_column(String(20))
-    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    transaction_status: Mapped[str | None] = mapped_column(String(STATUS_MAX))
+    payment_code: Mapped[str | None] = mapped_column(String(PAYMENT_CODE_MAX))
+    invoice_number: Mapped[str | None] = mapped_column(String(INVOICE_NUMBER_MAX))
     amount: Mapped[int | None] = mapped_column(BigInteger)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     exception_id: Mapped[int | None] = mapped_column(ForeignKey("payment_exceptions.id"))

@@ -8,8 +8,16 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.doku.limits import (
+    AMOUNT_MAX,
+    IDENTIFIER_VALUE_MAX,
+    INVOICE_NUMBER_MAX,
+    PAYMENT_CODE_MAX,
+    REQUEST_ID_MAX,
+    STATUS_MAX,
+)
 from portal.models.base import Base, UTCDateTime, utcnow
-from portal.models.billing import AMOUNT_MAX, Bill
+from portal.models.billing import Bill
 
 
 class PaymentSource(StrEnum):
@@ -32,12 +40,12 @@ class Payment(Base):
     # When the customer paid (DOKU's transaction.date), not when we heard of it.
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    payment_code: Mapped[str] = mapped_column(String(20))
-    request_id: Mapped[str | None] = mapped_column(String(128))
-    original_request_id: Mapped[str | None] = mapped_column(String(128))
-    agent_id: Mapped[str | None] = mapped_column(String(128))
-    agent_store_id: Mapped[str | None] = mapped_column(String(128))
-    agent_trx_id: Mapped[str | None] = mapped_column(String(128))
+    payment_code: Mapped[str] = mapped_column(String(PAYMENT_CODE_MAX))
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
+    original_request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
+    agent_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_VALUE_MAX))
+    agent_store_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_VALUE_MAX))
+    agent_trx_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_VALUE_MAX))
     source: Mapped[str] = mapped_column(String(16), default=PaymentSource.NOTIFICATION.value)
     # Paid after the code's expiry: accepted, and flagged for staff.
     late: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -97,11 +105,11 @@ class PaymentException(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
-    payment_code: Mapped[str | None] = mapped_column(String(20))
-    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    payment_code: Mapped[str | None] = mapped_column(String(PAYMENT_CODE_MAX))
+    invoice_number: Mapped[str | None] = mapped_column(String(INVOICE_NUMBER_MAX))
     amount: Mapped[int | None] = mapped_column(BigInteger)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    agent_store_id: Mapped[str | None] = mapped_column(String(128))
+    agent_store_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_VALUE_MAX))
     detail: Mapped[str] = mapped_column(Text)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(128))
@@ -109,9 +117,9 @@ class PaymentException(Base):
     resolution: Mapped[str | None] = mapped_column(String(16))
     # What DOKU said about the payment behind it: its status, the chain (AGENT_ID) and the
     # payment's fingerprint, so one payment that opened two exceptions is counted once.
-    transaction_status: Mapped[str | None] = mapped_column(String(32))
-    agent_id: Mapped[str | None] = mapped_column(String(128))
-    agent_trx_id: Mapped[str | None] = mapped_column(String(128))
+    transaction_status: Mapped[str | None] = mapped_column(String(STATUS_MAX))
+    agent_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_VALUE_MAX))
+    agent_trx_id: Mapped[str | None] = mapped_column(String(IDENTIFIER_VALUE_MAX))
     report_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     @property

@@ -97,7 +97,3 @@ class LanguageForm(FlaskForm):
 
     language = HiddenField()
     next = HiddenField()
-
-
-class LogoutForm(FlaskForm):
-    """Logging out is a POST with a CSRF token, so no other site can log anyone out."""

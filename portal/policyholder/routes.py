@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
 
 from flask import (
     Response,
@@ -45,7 +44,6 @@ from portal.policyholder.forms import (
     ForgotPasswordForm,
     LanguageForm,
     LoginForm,
-    LogoutForm,
     SetPasswordForm,
 )
 from portal.services.accounts.audit import LoginArea, LoginEvent
@@ -62,9 +60,10 @@ from portal.services.accounts.credentials import (
 from portal.services.billing import statements
 from portal.services.billing.barcodes import code128_svg, qr_svg
 from portal.services.billing.money import format_rupiah
+from portal.services.billing.payment_codes import code_groups
 from portal.services.contact import insurer_contact
 from portal.services.traffic.inquiries import InquiryRules
-from portal.web import LANGUAGE_COOKIE, audit_login, link_settings
+from portal.web import LANGUAGE_COOKIE, audit_login, link_settings, safe_next
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +107,6 @@ def policyholder_required(view: View) -> View:
     return cast(View, wrapped)
 
 
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else ``None`` (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
-        return None  # browsers read "/\evil.example" as another host
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
 # --- formatting for the templates ---------------------------------------------------------
 
 
@@ -151,18 +138,13 @@ def time_left(expires_at: datetime, now: datetime) -> str:
     return ngettext("%(num)d minute left", "%(num)d minutes left", max(1, rest // 60))
 
 
-def grouped(code: str) -> list[str]:
-    """``8896469706801443`` -> ``["8896", "4697", "0680", "1443"]``, to read out at the till."""
-    return [code[i : i + 4] for i in range(0, len(code), 4)]
-
-
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
     return {
         "rupiah": format_rupiah,
         "long_date": long_date,
         "wib": wib,
-        "grouped": grouped,
+        "grouped": code_groups,
         "page_language": _language(),
         "languages": current_app.config["LANGUAGES"],
         "here": _here(),
@@ -285,7 +267,7 @@ def _locked_out(email: str, wait: int) -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    LogoutForm()  # the CSRF token was checked by CSRFProtect before we got here
+    # CSRFProtect checked the form's token before this view runs.
     holder = current_holder()
     if holder is not None:
         _audit_login(LoginEvent.LOGOUT, holder.email, holder)

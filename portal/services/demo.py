@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Policyholder, StaffRole
 from portal.services.accounts.credentials import set_password
 from portal.services.accounts.staff import create_staff
 from portal.services.billing.imports import HEADER, import_bills
 from portal.services.billing.payment_codes import CodeSettings
+from portal.services.session import Session
 from portal.services.traffic.payments import PaymentReport, apply_report
 
 

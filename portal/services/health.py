@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from portal.models import PaymentException
+from portal.services.session import Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+
+from portal.services.session import Session
 
 T = TypeVar("T")
 PER_PAGE = 25

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import Connection, FromClause, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+
+from portal.services.session import Session
 
 
 @cache
@@ -26,7 +27,7 @@ def _insert_ignoring_conflict(
 
 def insert_unless_exists(
     executor: Session | Connection,
-    table: Table,
+    table: FromClause,
     values: dict[str, Any],
     conflict_columns: list[str],
 ) -> int | None:
@@ -36,6 +37,7 @@ def insert_unless_exists(
     Columns left out of ``values`` get their defaults. SQLAlchemy compiles the statement once
     per set of keys and reuses it.
     """
+    assert isinstance(table, Table), "a model's __table__"
     connection = executor if isinstance(executor, Connection) else executor.connection()
     statement = _insert_ignoring_conflict(connection.dialect.name, table, tuple(conflict_columns))
     new_id: int | None = connection.execute(statement, values).scalar_one_or_none()

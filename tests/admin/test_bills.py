@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Bill, BillState, PaymentCode, Policy
 from portal.services.accounts import audit
+from portal.services.billing.payment_codes import new_code_expiry
+from portal.web import code_settings
 from tests.admin.conftest import audit_rows, post, text
 from tests.factories import check_response_signature, inquire, live_code, make_bill
 
@@ -142,7 +144,7 @@ def test_admin_creates_a_bill_with_a_generated_code_and_an_audit_row(
         ("footer_message", "x" * 121, "at most 120"),
         ("info", "Premi é", "printable ASCII"),
         ("invoice_number", "INV 1", "Printable ASCII without spaces only."),
-        ("due_date", "2020-01-01", "would expire in the past"),
+        ("expires_on", "2020-01-01", "would expire in the past"),
     ],
 )
 def test_bill_form_refuses_what_the_field_rules_refuse(
@@ -156,6 +158,25 @@ def test_bill_form_refuses_what_the_field_rules_refuse(
     assert response.status_code == 200
     assert message in text(response)
     assert session.scalar(select(Bill).where(Bill.invoice_number == "INV-NEW-0001")) is None
+
+
+def test_an_overdue_bill_made_by_staff_gets_the_grace_days_from_today_as_the_import_gives(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    policy_id = make_bill(session).policy_id
+    session.commit()
+    response = post(
+        admin_client, f"/admin/policies/{policy_id}/bills/new", _bill_form(due_date="2020-01-01")
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    bill = session.scalar(select(Bill).where(Bill.invoice_number == "INV-NEW-0001"))
+    assert bill is not None and bill.current_code is not None
+    moment = datetime.now(UTC)
+    with admin_client.application.app_context():
+        settings = code_settings()
+    assert bill.current_code.expires_at == new_code_expiry(date(2020, 1, 1), settings, now=moment)
+    assert bill.current_code.expires_at > moment
 
 
 def test_an_invoice_number_cannot_be_used_twice(

@@ -17,10 +17,12 @@ from portal.services.billing.payment_codes import (
     CodeSettings,
     PaymentCodeError,
     default_expiry,
+    expiry_refusal,
     generate_code,
     issue_code,
     luhn_check_digit,
     luhn_valid,
+    new_code_expiry,
 )
 from tests.factories import CODE_SETTINGS, make_bill
 
@@ -65,6 +67,27 @@ def test_default_expiry_is_end_of_day_wib_after_the_grace_days() -> None:
     assert default_expiry(date(2026, 1, 1), settings) == datetime(
         2026, 1, 31, 16, 59, 59, tzinfo=UTC
     )
+
+
+def test_a_new_code_of_an_overdue_bill_gets_the_grace_days_from_today_in_jakarta() -> None:
+    settings = CodeSettings(prefix="8896", length=16, grace_days=3)
+    on_time = datetime(2026, 1, 2, 0, 0, tzinfo=UTC)
+    assert new_code_expiry(date(2026, 1, 1), settings, now=on_time) == datetime(
+        2026, 1, 4, 16, 59, 59, tzinfo=UTC
+    )
+    # 2026-02-09 18:00 UTC is already 2026-02-10 in Jakarta: three days from the 10th.
+    late = datetime(2026, 2, 9, 18, 0, tzinfo=UTC)
+    assert new_code_expiry(date(2026, 1, 1), settings, now=late) == datetime(
+        2026, 2, 13, 16, 59, 59, tzinfo=UTC
+    )
+
+
+def test_an_expiry_must_lie_in_the_future_for_the_import_and_staff_alike() -> None:
+    now = datetime(2026, 1, 2, 0, 0, tzinfo=UTC)
+    assert expiry_refusal(now, now=now) == (
+        "The payment code would expire in the past (2026-01-02 00:00 UTC)."
+    )
+    assert expiry_refusal(now.replace(second=1), now=now) is None
 
 
 def test_supplied_code_must_pass_its_check_digit(session: Session) -> None:

@@ -21,14 +21,14 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, insert, or_, select
-from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Policyholder, StaffUser
 from portal.models.accounts import ADDRESS_MAX, AUDIT_ACTOR_MAX, AUDIT_LABEL_MAX
-from portal.services.billing.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.paging import Page, paginate
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Table
+from portal.services.session import Session
 
 Snapshot = Mapping[str, Any]
 
@@ -53,11 +53,6 @@ def to_json(values: Snapshot | None) -> str | None:
     if values is None:
         return None
     return json.dumps(values, sort_keys=True, ensure_ascii=False, default=_json_default)
-
-
-def grouped_code(code: str) -> str:
-    """A payment code as the slip prints it: ``8896 8431 3660 4199``."""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def label_from(entity: str, before: Snapshot | None, after: Snapshot | None) -> str | None:

@@ -18,10 +18,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from portal.models import Policyholder, StaffUser
+from portal.services.session import Session
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.models import StaffRole, StaffUser
 from portal.services.accounts import audit
 from portal.services.accounts.credentials import hash_password
 from portal.services.billing.validation import field_problems
+from portal.services.session import Session
 
 
 class StaffError(ValueError):

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.models import (
     Bill,
@@ -30,10 +30,16 @@ from portal.services.billing.payability import (
     live_code_join,
     standing_sql,
 )
-from portal.services.billing.payment_codes import CodeSettings, default_expiry, issue_code
+from portal.services.billing.payment_codes import (
+    CodeSettings,
+    expiry_refusal,
+    issue_code,
+    new_code_expiry,
+)
 from portal.services.billing.text_rules import unsafe_character
 from portal.services.billing.validation import InvalidFields, check_fields
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 
 class BillingError(ValueError):
@@ -274,9 +280,9 @@ def update_policy(
 
 
 def _check_expiry(expires_at: datetime, now: datetime, field: str) -> None:
-    if expires_at <= now:
-        when = f"{expires_at:%Y-%m-%d %H:%M} UTC"
-        raise InvalidFields({field: [f"The payment code would expire in the past ({when})."]})
+    problem = expiry_refusal(expires_at, now=now)
+    if problem is not None:
+        raise InvalidFields({field: [problem]})
 
 
 def _require_unpaid(bill: Bill, doing: str) -> None:
@@ -292,15 +298,16 @@ def create_bill(
     settings: CodeSettings, now: datetime,
 ) -> Bill:  # fmt: skip
     """A new unpaid bill on ``policy`` with a freshly generated payment code. The code expires
-    at ``expires_at``, or by default at the end of the due date (WIB) plus the grace days."""
+    at ``expires_at``, or by the import's rule (``new_code_expiry``): the end of the due date
+    (WIB) plus the grace days, or for an overdue bill the grace days from today."""
     invoice_number = invoice_number.strip()
     check_fields(
         invoice_number=invoice_number, amount=amount, info=info, footer_message=footer_message
     )
     if session.scalar(select(Bill.id).where(Bill.invoice_number == invoice_number)):
         raise InvalidFields({"invoice_number": [f"Invoice {invoice_number} exists already."]})
-    expiry = expires_at or default_expiry(due_date, settings)
-    _check_expiry(expiry, now, "expires_on" if expires_at else "due_date")
+    expiry = expires_at or new_code_expiry(due_date, settings, now=now)
+    _check_expiry(expiry, now, "expires_on")
     bill = Bill(
         policy=policy, invoice_number=invoice_number, amount=amount, due_date=due_date,
         state=BillState.UNPAID.value, info=info or None, footer_message=footer_message or None,
@@ -397,7 +404,7 @@ def reissue_code(
     ``billing_not_found`` and is never issued again (codes are never deleted)."""
     _require_unpaid(bill, "given a new payment code")
     old = _live_code(bill)
-    expiry = expires_at or max(old.expires_at, default_expiry(bill.due_date, settings))
+    expiry = expires_at or max(old.expires_at, new_code_expiry(bill.due_date, settings, now=now))
     _check_expiry(expiry, now, "expires_on")
     before = bill_snapshot(bill)
     old.retired_at = now

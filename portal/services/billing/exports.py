@@ -17,7 +17,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, and_, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -32,6 +31,7 @@ from portal.models import (
 from portal.services.billing.payment_codes import WIB
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Cell, Table
+from portal.services.session import Session
 
 PAYMENTS_FEED = "payments"
 STATES = tuple(s.value for s in BillState)
@@ -79,7 +79,7 @@ def bills_table(session: Session, states: Sequence[str] = ()) -> Table:
     return Table(title="Bills", header=BILL_HEADER, rows=rows())
 
 
-def _payments_query() -> Select[tuple[Payment, str, str]]:
+def _payments_query() -> Select[Payment, str, str]:
     return (
         select(Payment, Bill.invoice_number, Policy.number)
         .join(Bill, Bill.id == Payment.bill_id)
@@ -121,7 +121,7 @@ def payments_between(session: Session, start: date, end: date) -> PaymentsExport
         raise ValueError("the end date is before the start date")
     since, until = wib_day_bounds(start, end)
     statement = _payments_query().where(Payment.paid_at >= since, Payment.paid_at < until)
-    rows = [_payment_row(*found) for found in session.execute(statement)]
+    rows = [_payment_row(p, invoice, number) for p, invoice, number in session.execute(statement)]
     return _export(rows, "Payments")
 
 
@@ -150,7 +150,7 @@ def payments_since_last(
         ExportedPayment.feed == feed, ExportedPayment.payment_id == Payment.id
     )
     statement = _payments_query().where(~handed_over)
-    rows = [_payment_row(*found) for found in session.execute(statement)]
+    rows = [_payment_row(p, invoice, number) for p, invoice, number in session.execute(statement)]
     export = _export(rows, "Payments")
     if rows:
         session.execute(

@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.models import ImportConflict, ImportRun
 from portal.services.billing.imports import Summary
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 
 @dataclass(frozen=True, slots=True)

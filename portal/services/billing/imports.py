@@ -33,7 +33,6 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validates
 from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -60,10 +59,13 @@ from portal.services.billing.payment_codes import (
     CodeSettings,
     PaymentCodeError,
     check_supplied_code,
-    default_expiry,
+    expiry_refusal,
     generate_code,
+    is_overdue,
+    new_code_expiry,
 )
 from portal.services.billing.validation import RULES, problems_of
+from portal.services.session import Session
 
 HEADER = (
     "policy_number",
@@ -583,10 +585,10 @@ class _Importer:
                     holders[email] = self.pending_holders[email]
                 if number in self.pending_policies:
                     policies[number] = self.pending_policies[number]
-            for policy in policies.values():
-                policy.holder = holders.get(policy.holder.email, policy.holder)
-            for bill in bills.values():
-                bill.policy = policies.get(bill.policy.number, bill.policy)
+            for known_policy in policies.values():
+                known_policy.holder = holders.get(known_policy.holder.email, known_policy.holder)
+            for known_bill in bills.values():
+                known_bill.policy = policies.get(known_bill.policy.number, known_bill.policy)
         self.checking = checking
         plan = _Plan()
         report = self.report
@@ -708,7 +710,7 @@ class _Importer:
         expiry_changed = False
         wanted = row["expires_at"]
         if wanted is not None and bill.code is not None and wanted != bill.expires_at:
-            if wanted <= self.now:
+            if expiry_refusal(wanted, now=self.now) is not None:
                 self.report.notes.append(Note(line, NoteKind.EXPIRY_KEPT, bill.invoice_number,
                                               f"{wanted:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
             else:
@@ -736,7 +738,7 @@ class _Importer:
     ) -> None:  # fmt: skip
         invoice = row["invoice_number"]
         expires_at = row["expires_at"]
-        if expires_at is not None and expires_at <= self.now:
+        if expires_at is not None and expiry_refusal(expires_at, now=self.now) is not None:
             self.report.skipped += 1
             self.report.notes.append(Note(line, NoteKind.EXPIRED_NEW, invoice,
                                           f"{expires_at:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
@@ -745,9 +747,8 @@ class _Importer:
             )
             return
         if expires_at is None:
-            expires_at = default_expiry(row["due_date"], self.settings)
-            if expires_at <= self.now:
-                expires_at = default_expiry(self.now.astimezone(WIB).date(), self.settings)
+            expires_at = new_code_expiry(row["due_date"], self.settings, now=self.now)
+            if is_overdue(row["due_date"], self.settings, now=self.now):
                 self.report.notes.append(Note(line, NoteKind.OVERDUE_NEW, invoice,
                                               f"due {row['due_date']}"))  # fmt: skip
         policy = self._holder_and_policy(plan, row, holders, policies)
@@ -822,7 +823,7 @@ class _Importer:
                   "bill_id": b.id, "bill_state": b.state, "detail": detail, "created_at": now}
                  for line, b, detail in plan.conflicts],
             )  # fmt: skip
-        changes = [(b, None) for b, _ in plan.new_bills]
+        changes: list[tuple[_Bill, dict[str, Any] | None]] = [(b, None) for b, _ in plan.new_bills]
         changes += [(b, before) for b, before, _ in plan.changed_bills]
         audit.record_many(
             session, actor=actor, action="bill.import", now=now,

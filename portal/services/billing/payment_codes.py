@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from portal.doku.limits import PAYMENT_CODE_MAX
 from portal.models import Bill, PaymentCode
+from portal.services.session import Session
 
 WIB = timezone(timedelta(hours=7), "WIB")
 _ISSUE_ATTEMPTS = 8
@@ -72,10 +73,48 @@ def default_expiry(due_date: date, settings: CodeSettings) -> datetime:
     return end_of_day_wib(due_date + timedelta(days=settings.grace_days))
 
 
+# The expiry rules, for the import and for staff alike.
+
+
+def new_code_expiry(due_date: date, settings: CodeSettings, *, now: datetime) -> datetime:
+    """When a new code expires unless told otherwise: ``grace_days`` after the due date, or,
+    for a bill already past that, ``grace_days`` after today (WIB), so an overdue bill still
+    gets a code that works."""
+    expiry = default_expiry(due_date, settings)
+    if expiry <= now:
+        expiry = default_expiry(now.astimezone(WIB).date(), settings)
+    return expiry
+
+
+def is_overdue(due_date: date, settings: CodeSettings, *, now: datetime) -> bool:
+    """The bill's default expiry has passed: a new code gets the grace days from today."""
+    return default_expiry(due_date, settings) <= now
+
+
+def expiry_refusal(expires_at: datetime, *, now: datetime) -> str | None:
+    """Why a code may not be given ``expires_at``, or None: an expiry must lie in the future.
+    The import then keeps the code's expiry (or skips the new bill); staff see the sentence."""
+    if expires_at <= now:
+        return f"The payment code would expire in the past ({expires_at:%Y-%m-%d %H:%M} UTC)."
+    return None
+
+
+def code_groups(code: str | None) -> list[str]:
+    """``8896469706801443`` -> ``["8896", "4697", "0680", "1443"]``: a code in groups of four,
+    as the slip, the emails, the back office and the simulator show it to be read out."""
+    code = code or ""
+    return [code[i : i + 4] for i in range(0, len(code), 4)]
+
+
+def grouped_code(code: str | None) -> str:
+    """A payment code as the slip prints it: ``8896 8431 3660 4199`` (empty for no code)."""
+    return " ".join(code_groups(code))
+
+
 def check_supplied_code(code: str, settings: CodeSettings) -> None:
     """Rules for a code that comes from the core system instead of being generated."""
-    if not (1 <= len(code) <= 20 and code.isascii() and code.isdigit()):
-        raise PaymentCodeError("Payment code must be 1 to 20 digits.")
+    if not (1 <= len(code) <= PAYMENT_CODE_MAX and code.isascii() and code.isdigit()):
+        raise PaymentCodeError(f"Payment code must be 1 to {PAYMENT_CODE_MAX} digits.")
     if settings.require_check_digit and not luhn_valid(code):
         raise PaymentCodeError("Payment code fails its check digit (Luhn): is it mistyped?")
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-LINE_WIDTH = 40
-FOOTER_MAX = 120
-INFO_MAX = 32
+from portal.doku.limits import FOOTER_LINE_WIDTH as LINE_WIDTH
+from portal.doku.limits import FOOTER_MESSAGE_MAX as FOOTER_MAX
+from portal.doku.limits import INFO_MAX as INFO_MAX
+
+__all__ = ["FOOTER_MAX", "INFO_MAX", "LINE_WIDTH", "ReceiptFooter", "ReceiptTextError"]
 
 
 class ReceiptTextError(ValueError):
@@ -36,7 +38,8 @@ def _check_printable(text: str, what: str) -> None:
 
 
 def layout_footer(text: str) -> ReceiptFooter:
-    """Lay ``text`` out in 40-character lines as the till prints it, or raise ReceiptTextError."""
+    """Lay ``text`` out in lines of LINE_WIDTH as the till prints it, or raise
+    ReceiptTextError."""
     if len(text) > FOOTER_MAX:
         raise ReceiptTextError(
             f"Footer message is {len(text)} characters; the receipt holds at most {FOOTER_MAX}."

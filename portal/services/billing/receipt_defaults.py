@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from portal.models import ReceiptDefaults, StaffUser
 from portal.services.accounts import audit
 from portal.services.billing.receipt import effective_text
 from portal.services.billing.validation import check_fields
+from portal.services.session import Session
 
 
 @dataclass(frozen=True, slots=True)

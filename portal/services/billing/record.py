@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from portal.models import Bill, Inquiry, Payment, PaymentException, Policy, ReceivedNotification
 from portal.services.billing.payability import PayabilityRules, Refusal, Standing, reason, standing
 from portal.services.billing.statements import bill_refusal
+from portal.services.session import Session
 
 RECENT = 20
 

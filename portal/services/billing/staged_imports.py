@@ -10,10 +10,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
 
 from portal.models import ImportRun, ImportState, StaffUser
 from portal.services.billing.imports import create_run
+from portal.services.session import Session
 
 MAX_AGE = timedelta(hours=24)
 

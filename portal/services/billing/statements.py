@@ -12,11 +12,12 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from portal.models import Bill, Payment, Policy, Policyholder, ReceiptDefaults
 from portal.services.billing.payability import PayabilityRules, Refusal, refusal
 from portal.services.billing.receipt import ReceiptFooter, effective_text, layout_footer
+from portal.services.session import Session
 from portal.services.traffic.inquiries import InquiryRules
 
 
@@ -222,7 +223,7 @@ def bill_of(
     )
 
 
-def _payments_query(holder_id: int) -> Select[tuple[Payment, Bill]]:
+def _payments_query(holder_id: int) -> Select[Payment, Bill]:
     return (
         select(Payment, Bill)
         .join(Bill, Bill.id == Payment.bill_id)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.models import Bill, Payment, PaymentCode, Policy, Policyholder, ReminderSent
 from portal.services.billing.money import format_rupiah
 from portal.services.billing.payability import PayabilityRules, live_code_join, payable_sql
-from portal.services.billing.payment_codes import WIB
+from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.mail.outbox import Email
+from portal.services.session import Session
 from portal.services.sql import insert_unless_exists
 
 
@@ -64,14 +65,25 @@ class Notice:
     paid_at: datetime | None = None
 
 
-def _bill_columns():  # type: ignore[no-untyped-def]
+_BillColumns = tuple[
+    InstrumentedAttribute[int],
+    InstrumentedAttribute[str],
+    InstrumentedAttribute[str],
+    InstrumentedAttribute[str | None],
+    InstrumentedAttribute[str],
+    InstrumentedAttribute[int],
+    InstrumentedAttribute[date],
+]
+
+
+def _bill_columns() -> _BillColumns:
     return (
         Bill.id, Policyholder.email, Policyholder.name, Policyholder.language,
         Bill.invoice_number, Bill.amount, Bill.due_date,
     )  # fmt: skip
 
 
-def _not_sent(kind: NoticeKind):  # type: ignore[no-untyped-def]
+def _not_sent(kind: NoticeKind) -> ColumnElement[bool]:
     return ~exists().where(ReminderSent.bill_id == Bill.id, ReminderSent.kind == kind.value)
 
 
@@ -170,16 +182,11 @@ def _day(moment: object, language: str) -> str:
     return text
 
 
-def _grouped(code: str | None) -> str:
-    code = code or ""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
 def compose(notice: Notice) -> Email:
     """The email for a notice, in the policyholder's language (Bahasa Indonesia by default)."""
     en = notice.language == "en"
     amount = format_rupiah(notice.amount)
-    code = _grouped(notice.payment_code)
+    code = grouped_code(notice.payment_code)
     if notice.kind is NoticeKind.PAYMENT_RECEIVED:
         subject = (
             f"Payment received: {notice.invoice_number}"

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Inquiry, Payment, PaymentCode, PaymentException, Policy
 from portal.services.billing.payability import (
@@ -22,6 +21,7 @@ from portal.services.billing.payability import (
 from portal.services.billing.payment_codes import WIB
 from portal.services.reporting.charts import Chart, bar_chart, column_chart, line_chart
 from portal.services.reporting.reconciliation import chain_name, wib_day_bounds
+from portal.services.session import Session
 
 TREND_DAYS = 30
 

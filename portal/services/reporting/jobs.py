@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.models import JobFailure, JobRun, RunState, StaffUser
 from portal.models.jobs import ERROR_MAX
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 ARGUMENTS_MAX = 4000
 

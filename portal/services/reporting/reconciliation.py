@@ -20,12 +20,12 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, Payment, PaymentException, Policy, Policyholder
 from portal.models.payments import MONEY_HELD_KINDS, Resolution
 from portal.services.billing.payment_codes import WIB
 from portal.services.reporting.spreadsheets import Table
+from portal.services.session import Session
 
 UNKNOWN_STORE = "(unknown)"
 
@@ -242,7 +242,7 @@ def _held_lines(session: Session, since: datetime, until: datetime) -> list[Mone
     for key, group in groups.items():
         if key in applied:
             continue
-        first, name, policy_number = group[0]
+        first, holder_name, holder_policy = group[0]
         assert first.amount is not None and first.paid_at is not None
         lines.append(
             MoneyLine(
@@ -252,8 +252,8 @@ def _held_lines(session: Session, since: datetime, until: datetime) -> list[Mone
                 kind=first.kind,
                 invoice_number=first.invoice_number,
                 payment_code=first.payment_code,
-                customer_name=name,
-                policy_number=policy_number,
+                customer_name=holder_name,
+                policy_number=holder_policy,
                 chain=chain_name(first.agent_id),
                 agent_id=first.agent_id,
                 agent_store_id=first.agent_store_id,

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, ExceptionKind, Payment, PaymentException, StaffUser
 from portal.models.payments import Resolution
 from portal.services.accounts import audit
 from portal.services.billing.text_rules import unsafe_character
 from portal.services.paging import Page, paginate
+from portal.services.session import Session
 
 NOTE_MAX = 2000
 

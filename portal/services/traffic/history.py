@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -20,6 +19,7 @@ from portal.models import (
 )
 from portal.services.paging import Page, paginate_rows
 from portal.services.reporting.reconciliation import chain_name, wib_day_bounds
+from portal.services.session import Session
 
 _Ts = TypeVarTuple("_Ts")
 

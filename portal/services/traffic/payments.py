@@ -17,7 +17,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -29,6 +28,7 @@ from portal.models import (
     PaymentSource,
     ReceivedNotification,
 )
+from portal.services.session import Session
 from portal.services.sql import insert_unless_exists
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 from portal.models import Inquiry, ReceivedNotification
+from portal.services.session import Session
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
 
 from portal.models import Bill, BillState, Inquiry, Payment, PaymentSource
+from portal.services.session import Session
 from portal.services.traffic.payments import PaymentReport, Result, apply_report
 
 
