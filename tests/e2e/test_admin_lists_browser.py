@@ -54,7 +54,7 @@ def _log_in(page: Any, live_url: str, email: str, size: dict[str, int]) -> None:
     page.goto(f"{live_url}/admin/login")
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language switch in the top bar
     page.wait_for_url(f"{live_url}/admin/")
 
 
