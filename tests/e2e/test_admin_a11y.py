@@ -4,7 +4,8 @@ An admin logs in (in Bahasa Indonesia, the back office's default) on demo data w
 an exception, a failed job and an import made through the browser, then every GET page of the
 admin blueprint is opened (taken from the app's URL map: a page added later is visited too, or
 this test says which id it lacks) and checked with axe: no violation, amounts right-aligned,
-payment codes grouped for reading. Screenshots: test-artifacts/screenshots/admin-a11y-*.png.
+payment codes grouped for reading. Screenshots: test-artifacts/screenshots/admin-a11y-*.png;
+the language switch, from Bahasa Indonesia to English and back: admin-language-*.png.
 """
 
 from __future__ import annotations
@@ -242,3 +243,40 @@ def test_axe_finds_nothing_on_any_back_office_page(
     finally:
         context.close()
     assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_staff_switch_the_back_office_to_english_and_back(
+    browser: Any, live_url: str, session: Session, viewport: str
+) -> None:
+    email = make_staff(session, StaffRole.ADMIN).email
+    context = browser.new_context(viewport=VIEWPORTS[viewport], locale="en-US")
+    page = context.new_page()
+    try:
+        # Bahasa Indonesia by default, whatever the browser's own language.
+        page.goto(f"{live_url}/admin/login")
+        assert page.locator("h1").inner_text() == "Masuk staf"
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{live_url}/admin/")
+        page.goto(f"{live_url}/admin/bills?q=budi")
+        assert page.locator("h1").inner_text() == "Tagihan"
+        switch = page.locator("form.lang button[value=en]")
+        assert switch.get_attribute("aria-pressed") == "false"
+        switch.click()
+        # The same page, with its search, in English; the choice outlives the session.
+        page.wait_for_url(f"{live_url}/admin/bills?q=budi")
+        assert page.locator("h1").inner_text() == "Bills"
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert page.locator("form.lang button[value=en]").get_attribute("aria-pressed") == "true"
+        screenshot(page, f"admin-language-english-{viewport}")
+        page.click("form.whoami button")
+        page.wait_for_url(re.compile(r".*/admin/login.*"))
+        assert page.locator("h1").inner_text() == "Staff login"
+        page.locator("form.lang button[value=id]").click()
+        page.wait_for_url(re.compile(r".*/admin/login.*"))
+        assert page.locator("h1").inner_text() == "Masuk staf"
+        screenshot(page, f"admin-language-indonesian-{viewport}")
+    finally:
+        context.close()
