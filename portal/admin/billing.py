@@ -130,13 +130,14 @@ def bills_download(file_format: str) -> Response:
         abort(404)
     parsed = bill_list.parse_query(request.args)
     if parsed.problems:
+        shown: dict[str, Any] = request.args.to_dict()
         return error_page(
             400,
             "; ".join(
                 f"{p.argument}: {PROBLEM_TEXTS.get(p.message, p.message)} ({p.value})"
                 for p in parsed.problems
             ),
-            back=url_for("admin.bills", **request.args),
+            back=url_for("admin.bills", **shown),
         )
     moment = now()
     table = bill_list.bill_table(db.session, parsed.query, now=moment, rules=payability_rules())

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.models import Bill, Payment, PaymentCode, PaymentException, Policy, Policyholder
 from portal.models.billing import AMOUNT_MAX
@@ -34,6 +34,7 @@ from portal.services.billing.payment_codes import WIB
 from portal.services.paging import PER_PAGE, Page, paginate_rows
 from portal.services.reporting.reconciliation import chain_name, wib_day_bounds
 from portal.services.reporting.spreadsheets import Table
+from portal.services.session import Session
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
