@@ -69,6 +69,8 @@ def test_filters_combine(session: Session, bills: dict[str, Bill], rules: Payabi
         inv["lawson"]
     ]
     assert _invoices(session, BillQuery(chain="Alfamart"), rules) == [inv["alfamart"]]
+    unpaid = [inv[k] for k in ("expired", "declined", "payable")]
+    assert _invoices(session, parse_query({"state": "unpaid"}).query, rules) == unpaid
     assert _invoices(session, BillQuery(chain="Indomaret"), rules) == []
     # Amounts: 120.000 to 150.000 holds the Alfamart, declined and expired bills.
     ranged = BillQuery(amount_min=120_000, amount_max=150_000, sort="amount", descending=False)

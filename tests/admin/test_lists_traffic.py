@@ -3,10 +3,13 @@ reason, the invoice, the amount and the chain."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -115,3 +118,29 @@ def test_traffic_lists_filter_and_count(admin_client: FlaskClient, session: Sess
     assert page.total == 3 and page.pages == 2 and len(page.items) == 2
     listed = text(admin_client.get("/admin/traffic/inquiries?verdict=billing_not_found"))
     assert listed.count('class="badge verdict-') == 1 and "1 in all" in listed
+
+
+def test_traffic_lists_download_what_is_shown(admin_client: FlaskClient, session: Session) -> None:
+    lapsed = make_bill(session, amount=120_000, policy_status="lapse")
+    _inquire_at(admin_client, live_code(lapsed), "LAWSON", "LW07")
+    _inquire_at(admin_client, "8896000000000000", "ALFAMART")
+    wrong = make_bill(session, amount=200_000)
+    assert notify(admin_client, notification_body_for(wrong, amount=1_000)).status_code == 200
+    page = text(admin_client.get("/admin/traffic/inquiries?verdict=decline&page=1"))
+    link = page.split('id="export-csv" ')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert link == "/admin/traffic/inquiries/export.csv?verdict=decline"  # no page: every page
+    response = admin_client.get(link.replace("&amp;", "&"))
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert rows[0][:5] == ["received_at_wib", "payment_code", "invoice_number", "amount", "chain"]
+    assert len(rows) == 2  # the unknown code is no decline
+    assert rows[1][2] == lapsed.invoice_number and rows[1][3] == "120000"
+    assert rows[1][4] == "Lawson" and "lapse" in rows[1][7]
+    workbook = load_workbook(
+        io.BytesIO(admin_client.get("/admin/traffic/notifications/export.xlsx").get_data())
+    )
+    [header, line] = list(workbook.active.iter_rows(values_only=True))
+    assert header[8] == "exception_kind" and line[8] == "amount_mismatch"
+    assert line[3] == 1_000 and line[4] == "Alfamart"
+    assert admin_client.get("/admin/traffic/payments/export.csv").status_code == 404
+    assert admin_client.get("/admin/traffic/inquiries/export.pdf").status_code == 404

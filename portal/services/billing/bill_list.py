@@ -19,7 +19,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from portal.models import Bill, Payment, PaymentCode, PaymentException, Policy, Policyholder
+from portal.models import (
+    Bill,
+    BillState,
+    Payment,
+    PaymentCode,
+    PaymentException,
+    Policy,
+    Policyholder,
+)
 from portal.models.billing import AMOUNT_MAX
 from portal.services.billing.payability import (
     PayabilityRules,
@@ -56,6 +64,7 @@ DEFAULT_SORT = "created"
 class BillQuery:
     text: str = ""  # name, email, policy number, invoice or payment code (a part of one)
     standing: Standing | None = None
+    unpaid: bool = False  # any unpaid bill, whatever the till would do with it
     chain: str = ""  # the chain a bill was paid at, by name (services/reporting chain_name)
     due_from: date | None = None
     due_to: date | None = None
@@ -71,7 +80,7 @@ class BillQuery:
         """This query as URL arguments (only the ones set), for links and downloads."""
         args = {
             "q": self.text,
-            "state": self.standing.value if self.standing else "",
+            "state": self.standing.value if self.standing else "unpaid" if self.unpaid else "",
             "chain": self.chain,
             "due_from": self.due_from.isoformat() if self.due_from else "",
             "due_to": self.due_to.isoformat() if self.due_to else "",
@@ -158,7 +167,7 @@ def parse_query(args: Mapping[str, str]) -> Parsed:
     problems: list[Problem] = []
     chosen = (args.get("state") or "").strip()
     wanted = Standing(chosen) if chosen in {s.value for s in Standing} else None
-    if chosen and wanted is None:
+    if chosen and wanted is None and chosen != BillState.UNPAID.value:
         problems.append(Problem("state", "not a state", chosen))
     sort = (args.get("sort") or DEFAULT_SORT).strip()
     if sort not in SORTS:
@@ -168,6 +177,7 @@ def parse_query(args: Mapping[str, str]) -> Parsed:
     query = BillQuery(
         text=(args.get("q") or "").strip()[:200],
         standing=wanted,
+        unpaid=chosen == BillState.UNPAID.value,
         chain=(args.get("chain") or "").strip()[:64],
         due_from=_day(args, "due_from", problems),
         due_to=_day(args, "due_to", problems),
@@ -231,6 +241,8 @@ def _statement(
         conditions.append(or_(*matches))
     if query.standing is not None:
         conditions.append(standing_sql(query.standing, now=now, rules=rules))
+    if query.unpaid:
+        conditions.append(Bill.state == BillState.UNPAID.value)
     if query.chain:
         ids = agent_ids_by_chain(session).get(query.chain, [])
         conditions.append(Payment.agent_id.in_(ids))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 
 from portal.models import (
     Bill,
@@ -17,8 +17,10 @@ from portal.models import (
     PaymentException,
     ReceivedNotification,
 )
+from portal.services.billing.payment_codes import WIB
 from portal.services.paging import Page, paginate_rows
 from portal.services.reporting.reconciliation import chain_name, wib_day_bounds
+from portal.services.reporting.spreadsheets import Table
 from portal.services.session import Session
 
 _Ts = TypeVarTuple("_Ts")
@@ -103,9 +105,7 @@ def _agent_id_in(body: str) -> str | None:
     return None
 
 
-def inquiries(
-    session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[InquiryLine]:
+def _inquiry_statement(filters: TrafficFilter) -> Select[Inquiry, str, int]:
     statement = _dates(
         select(Inquiry, Bill.invoice_number, Bill.amount).outerjoin(
             Bill, Bill.id == Inquiry.bill_id
@@ -117,24 +117,31 @@ def inquiries(
         statement = statement.where(Inquiry.payment_code == _code(filters.payment_code))
     if filters.status:
         if not filters.status.isdigit():
-            return Page(items=[], number=1, per_page=per_page, total=0)
+            return statement.where(false())  # no HTTP status looks like that
         statement = statement.where(Inquiry.http_status == int(filters.status))
     if filters.verdict:
         statement = statement.where(Inquiry.verdict == filters.verdict)
-    statement = statement.order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
-    found = paginate_rows(session, statement, page, per_page)
-    lines = []
-    for inquiry, bill_invoice, bill_amount in found.items:
-        invoice, amount = _answered_order(inquiry.response_body)
-        lines.append(
-            InquiryLine(
-                inquiry=inquiry,
-                invoice_number=invoice or bill_invoice,
-                amount=amount if amount is not None else bill_amount,
-                chain=chain_name(inquiry.agent_id),
-                reason=inquiry.reason or "",
-            )
-        )
+    return statement.order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
+
+
+def _inquiry_line(
+    inquiry: Inquiry, bill_invoice: str | None, bill_amount: int | None
+) -> InquiryLine:
+    invoice, amount = _answered_order(inquiry.response_body)
+    return InquiryLine(
+        inquiry=inquiry,
+        invoice_number=invoice or bill_invoice,
+        amount=amount if amount is not None else bill_amount,
+        chain=chain_name(inquiry.agent_id),
+        reason=inquiry.reason or "",
+    )
+
+
+def inquiries(
+    session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
+) -> Page[InquiryLine]:
+    found = paginate_rows(session, _inquiry_statement(filters), page, per_page)
+    lines = [_inquiry_line(*row) for row in found.items]
     return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
 
 
@@ -150,9 +157,9 @@ def _notification_reason(
     return ""
 
 
-def notifications(
-    session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[NotificationLine]:
+def _notification_statement(
+    filters: TrafficFilter,
+) -> Select[ReceivedNotification, str, str, str]:
     statement = _dates(
         select(
             ReceivedNotification,
@@ -176,20 +183,111 @@ def notifications(
         )
     if filters.verdict:
         statement = statement.where(ReceivedNotification.verdict == filters.verdict)
-    statement = statement.order_by(
+    return statement.order_by(
         ReceivedNotification.received_at.desc(), ReceivedNotification.id.desc()
     )
-    found = paginate_rows(session, statement, page, per_page)
-    lines = [
-        NotificationLine(
-            notification=item,
-            chain=chain_name(agent_id or _agent_id_in(item.body)),
-            exception_kind=kind,
-            reason=_notification_reason(item, kind, detail),
-        )
-        for item, agent_id, kind, detail in found.items
-    ]
+
+
+def _notification_line(
+    item: ReceivedNotification, agent_id: str | None, kind: str | None, detail: str | None
+) -> NotificationLine:
+    return NotificationLine(
+        notification=item,
+        chain=chain_name(agent_id or _agent_id_in(item.body)),
+        exception_kind=kind,
+        reason=_notification_reason(item, kind, detail),
+    )
+
+
+def notifications(
+    session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
+) -> Page[NotificationLine]:
+    found = paginate_rows(session, _notification_statement(filters), page, per_page)
+    lines = [_notification_line(*row) for row in found.items]
     return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
+
+
+# The same lists as files (services/reporting/spreadsheets): every matching row, newest first.
+
+EXPORT_LIMIT = 100_000
+
+
+def _wib_text(moment: datetime | None) -> str | None:
+    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S") if moment else None
+
+
+def inquiry_table(session: Session, filters: TrafficFilter) -> Table:
+    statement = _inquiry_statement(filters).limit(EXPORT_LIMIT)
+    rows: list[list[str | int | None]] = []
+    for row in session.execute(statement.execution_options(yield_per=1000)):
+        line = _inquiry_line(*row)
+        item = line.inquiry
+        rows.append(
+            [
+                _wib_text(item.received_at),
+                item.payment_code,
+                line.invoice_number,
+                line.amount,
+                line.chain,
+                item.agent_store_id,
+                item.verdict,
+                line.reason,
+                item.http_status,
+                item.request_id,
+            ]
+        )
+    header = (
+        "received_at_wib",
+        "payment_code",
+        "invoice_number",
+        "amount",
+        "chain",
+        "agent_store_id",
+        "verdict",
+        "reason",
+        "http_status",
+        "request_id",
+    )
+    return Table("Inquiries", header, rows)
+
+
+def notification_table(session: Session, filters: TrafficFilter) -> Table:
+    statement = _notification_statement(filters).limit(EXPORT_LIMIT)
+    rows: list[list[str | int | None]] = []
+    for row in session.execute(statement.execution_options(yield_per=1000)):
+        line = _notification_line(*row)
+        item = line.notification
+        rows.append(
+            [
+                _wib_text(item.received_at),
+                item.payment_code,
+                item.invoice_number,
+                item.amount,
+                line.chain,
+                item.transaction_status,
+                item.verdict,
+                item.outcome,
+                line.exception_kind,
+                line.reason,
+                item.http_status,
+                item.request_id,
+            ]
+        )
+    header = (
+        "received_at_wib",
+        "payment_code",
+        "invoice_number",
+        "amount",
+        "chain",
+        "transaction_status",
+        "verdict",
+        "outcome",
+        "exception_kind",
+        "reason",
+        "http_status",
+        "request_id",
+    )
+    return Table("Notifications", header, rows)
 
 
 def inquiry_verdicts(session: Session) -> list[str]:
