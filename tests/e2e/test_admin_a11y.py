@@ -250,6 +250,7 @@ def test_staff_switch_the_back_office_to_english_and_back(
     browser: Any, live_url: str, session: Session, viewport: str
 ) -> None:
     email = make_staff(session, StaffRole.ADMIN).email
+    session.commit()  # reading the email began a transaction: on SQLite it holds the write lock
     context = browser.new_context(viewport=VIEWPORTS[viewport], locale="en-US")
     page = context.new_page()
     try:
