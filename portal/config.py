@@ -108,6 +108,11 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ("id", "en"),
     "BABEL_DEFAULT_LOCALE": "id",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Jakarta",
+    # Two catalogs in portal/translations: the back office's ("admin", babel-admin.cfg) and the
+    # policyholder portal's ("messages", babel.cfg), one directory entry per domain. Later
+    # domains win where both translate a text, so the portal's wording stands on its pages.
+    "BABEL_DOMAIN": "admin;messages",
+    "BABEL_TRANSLATION_DIRECTORIES": "translations;translations",
     # One-time links to set a password.
     "ACTIVATION_LINK_MAX_AGE_SECONDS": 7 * 24 * 3600,
     "RESET_LINK_MAX_AGE_SECONDS": 3600,

@@ -14,6 +14,7 @@ from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from portal.extensions import db
 from portal.models import Policyholder, StaffUser
@@ -87,15 +88,29 @@ def load_account(user_id: str) -> Policyholder | StaffUser | None:
 
 
 LANGUAGE_COOKIE = "lang"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def remember_language(response: BaseResponse, language: str) -> BaseResponse:
+    """The language cookie, for the whole site: one choice per browser, staff or not."""
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=LANGUAGE_COOKIE_MAX_AGE,
+        secure=bool(current_app.config["FORCE_HTTPS"]),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def select_locale() -> str:
     """Policyholder pages: the saved language, else the language cookie, else Bahasa
-    Indonesia. Staff pages are written in English and speak it unless the cookie says not."""
+    Indonesia. Staff pages: the language cookie, else Bahasa Indonesia."""
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if in_staff_area():
-        return str(chosen) if chosen in languages else "en"
+        return str(chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"])
     user = current_user
     if isinstance(user, Policyholder) and user.language in languages:
         return str(user.language)

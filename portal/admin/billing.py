@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -41,11 +42,12 @@ from portal.extensions import db
 from portal.jobs.mail import send_activation_link
 from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
 from portal.services.accounts import audit
-from portal.services.billing import changes
+from portal.services.billing import bill_list, changes
 from portal.services.billing.payability import PayabilityRules, Standing, standing
 from portal.services.billing.payment_codes import WIB, end_of_day_wib
 from portal.services.billing.record import bill_record, open_exception_counts
 from portal.services.billing.statements import bill_refusal
+from portal.services.reporting import spreadsheets
 from portal.web import code_settings
 
 
@@ -83,31 +85,70 @@ def _history(entity: str, entity_id: int) -> list[AuditEntry]:
 # Bills.
 
 
+# What the bill list says about a filter it could not read (services/billing/bill_list).
+PROBLEM_TEXTS = {
+    "not a day written YYYY-MM-DD": _l("not a day written YYYY-MM-DD"),
+    "outside 2000-01-01 to 2099-12-31": _l("outside 2000-01-01 to 2099-12-31"),
+    "not an amount in whole rupiah": _l("not an amount in whole rupiah (e.g. 150.000)"),
+    "the largest amount is below the smallest": _l("the largest amount is below the smallest"),
+    "not a state": _l("not a state"),
+    "not a column to sort by": _l("not a column to sort by"),
+}
+
+
 @bp.route("/bills")
-def bills() -> str:
-    query = request.args.get("q", "")
-    chosen = request.args.get("state", "")
-    wanted = Standing(chosen) if chosen in {s.value for s in Standing} else None
-    open_exception = request.args.get("exceptions") == "open"
-    moment, rules = now(), payability_rules()
-    found = changes.search_bills(
-        db.session,
-        query,
-        standing=wanted,
-        open_exception=open_exception,
-        now=moment,
-        rules=rules,
-        page=page_arg(),
+def bills() -> tuple[str, int]:
+    """Filters combine; a filter that cannot be read is named with its value (400) and left
+    out, the others still apply."""
+    parsed = bill_list.parse_query(request.args)
+    query = parsed.query
+    listing = bill_list.bill_page(
+        db.session, query, now=now(), rules=payability_rules(), page=page_arg()
     )
-    return render_template(
+    lines = listing.page.items
+    problems = {
+        p.argument: (str(PROBLEM_TEXTS.get(p.message, p.message)), p.value) for p in parsed.problems
+    }
+    body = render_template(
         "admin/bills.html",
-        page=found,
+        listing=listing,
+        page=listing.page,
         query=query,
-        state=wanted.value if wanted else "",
-        open_exception=open_exception,
+        args=query.arguments(),
+        raw=request.args,
+        problems=problems,
         states=list(Standing),
-        standings=_standings(found.items),
-        exception_counts=open_exception_counts(db.session, [b.id for b in found.items]),
+        sorts=bill_list.SORTS,
+        exception_counts=open_exception_counts(db.session, [line.bill.id for line in lines]),
+    )
+    return body, 400 if problems else 200
+
+
+@bp.route("/bills/export.<file_format>")
+def bills_download(file_format: str) -> Response:
+    """The list as shown (its filters and order, every page) as CSV or XLSX."""
+    if file_format not in spreadsheets.FORMATS:
+        abort(404)
+    parsed = bill_list.parse_query(request.args)
+    if parsed.problems:
+        shown: dict[str, Any] = request.args.to_dict()
+        return error_page(
+            400,
+            "; ".join(
+                f"{p.argument}: {PROBLEM_TEXTS.get(p.message, p.message)} ({p.value})"
+                for p in parsed.problems
+            ),
+            back=url_for("admin.bills", **shown),
+        )
+    moment = now()
+    table = bill_list.bill_table(db.session, parsed.query, now=moment, rules=payability_rules())
+    db.session.rollback()
+    data, content_type = spreadsheets.render(table, file_format)
+    filename = bill_list.export_filename(parsed.query, moment, file_format)
+    return Response(
+        data,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

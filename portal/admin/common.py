@@ -15,6 +15,8 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -55,26 +57,29 @@ def write_required(view: F) -> F:
 
 # Error pages.
 
-ERROR_TEXTS = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "Your account can look but not change anything here."),
-    404: ("Not found", "There is no such page or record."),
-    409: ("Not possible", "This change is not possible."),
+ERROR_TEXTS: dict[int, tuple[LazyString, LazyString]] = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    403: (_l("Not allowed"), _l("Your account can look but not change anything here.")),
+    404: (_l("Not found"), _l("There is no such page or record.")),
+    409: (_l("Not possible"), _l("This change is not possible.")),
     429: (
-        "Too many attempts",
-        "Too many login attempts from here or for this account. Wait a few minutes, then try "
-        "again.",
+        _l("Too many attempts"),
+        _l(
+            "Too many login attempts from here or for this account. Wait a few minutes, then "
+            "try again."
+        ),
     ),
 }
+OTHER_ERROR = (_l("Error"), _l("Something went wrong."))
 
 
 def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
-    title, text = ERROR_TEXTS.get(status, ("Error", "Something went wrong."))
+    title, text = ERROR_TEXTS.get(status, OTHER_ERROR)
     body = render_template(
         "admin/error.html",
         status=status,
-        title=_(title),
-        message=message or _(text),
+        title=str(title),
+        message=message or str(text),
         back=back,
     )
     return Response(body, status=status, mimetype="text/html")

@@ -41,6 +41,13 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+class LanguageForm(FlaskForm):
+    """The language switch: which language, and the page to return to."""
+
+    language = HiddenField()
+    next = HiddenField()
+
+
 class PolicyholderForm(FlaskForm):
     customer_name = StringField(_l("Name"), validators=[DataRequired()])
     customer_email = StringField(_l("Email"), validators=[DataRequired()])

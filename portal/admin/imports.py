@@ -23,8 +23,11 @@ from portal.extensions import db, jobs
 from portal.jobs import Progress
 from portal.models import ImportRun, JobRun
 from portal.services.billing import import_history, staged_imports
-from portal.services.billing.imports import apply_import, check
+from portal.services.billing.import_preview import ERRORS_SHOWN, Outcome
+from portal.services.billing.import_template import template_table
+from portal.services.billing.imports import apply_import, check, shown_value
 from portal.services.reporting import jobs as job_records
+from portal.services.reporting import spreadsheets
 from portal.web import ADMIN_PREFIX, code_settings, policy_statuses
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -96,8 +99,29 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
             "policies_created": report.policies_created,
             "errors": [s.as_dict() for s in report.error_summary()],
             "notes": [s.as_dict() for s in report.note_summary()],
+            # What the import will do, row by row, with rupiah totals; and the first errors
+            # one by one with the value that was refused.
+            "preview": report.preview.as_dict(),
+            "error_rows": [
+                {"line": e.line, "field": e.field, "message": e.message,
+                 "value": shown_value(e.value)}
+                for e in report.errors[:ERRORS_SHOWN]
+            ],
         },
     }
+
+
+@bp.route("/import/template.<file_format>")
+def import_template(file_format: str) -> Response:
+    """A file to start from: the columns the import reads and two example rows."""
+    if file_format not in spreadsheets.FORMATS:
+        abort(404)
+    data, content_type = spreadsheets.render(template_table(), file_format)
+    return Response(
+        data,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="bills-template.{file_format}"'},
+    )
 
 
 @bp.route("/import/checked/<run_id>")
@@ -111,12 +135,9 @@ def import_checked(run_id: str) -> Any:
     details = result["details"]
     confirm = ImportConfirmForm(formdata=None, token=details["token"]) if details["token"] else None
     return render_template(
-        "admin/import_report.html",
-        report=result,
-        details=details,
-        filename=details["filename"],
-        confirm_form=confirm,
-    )
+        "admin/import_report.html", report=result, details=details,
+        filename=details["filename"], confirm_form=confirm, outcomes=list(Outcome),
+    )  # fmt: skip
 
 
 @bp.route("/import/confirm", methods=["POST"])

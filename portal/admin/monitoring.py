@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal.admin import bp, exception_guide
@@ -61,6 +61,23 @@ def inquiries() -> str:
         page=traffic.inquiries(db.session, filters, page_arg()),
         filters=filters,
         verdicts=traffic.inquiry_verdicts(db.session),
+    )
+
+
+@bp.route("/traffic/<kind>/export.<file_format>")
+def traffic_download(kind: str, file_format: str) -> Response:
+    """An inquiry or notification list as shown (its filters, every page) as CSV or XLSX."""
+    tables = {"inquiries": traffic.inquiry_table, "notifications": traffic.notification_table}
+    if kind not in tables or file_format not in spreadsheets.FORMATS:
+        abort(404)
+    table = tables[kind](db.session, _traffic_filter())
+    db.session.rollback()
+    data, content_type = spreadsheets.render(table, file_format)
+    stamp = now().astimezone(WIB).strftime("%Y%m%d-%H%M")
+    return Response(
+        data,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{kind}-{stamp}.{file_format}"'},
     )
 
 

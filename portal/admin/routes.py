@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -23,7 +23,7 @@ from portal import login_throttle
 from portal.admin import bp
 from portal.admin.common import error_page, now
 from portal.admin.exception_guide import kind_label
-from portal.admin.forms import ActionForm, LoginForm
+from portal.admin.forms import ActionForm, LanguageForm, LoginForm
 from portal.extensions import db, login_manager
 from portal.models import StaffUser
 from portal.services.accounts.audit import LoginArea, LoginEvent
@@ -32,12 +32,12 @@ from portal.services.billing.money import format_rupiah
 from portal.services.billing.payability import PayabilityRules
 from portal.services.billing.payment_codes import WIB, grouped_code
 from portal.services.reporting.dashboard import summary
-from portal.web import ADMIN_PREFIX, audit_login, safe_next
+from portal.web import ADMIN_PREFIX, audit_login, remember_language, safe_next
 
 # Pages anyone may open: the login page itself.
-PUBLIC_ENDPOINTS = frozenset({"admin.login"})
+PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.language"})
 # Posting these does not change billing data, so viewers may too.
-VIEWER_POSTS = frozenset({"admin.login", "admin.logout"})
+VIEWER_POSTS = frozenset({"admin.login", "admin.logout", "admin.language"})
 
 
 # When the staff session began and last saw a request (Unix seconds, in the signed session).
@@ -84,13 +84,19 @@ def _session_over() -> bool:
 
 
 def _wib(moment: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment in Jakarta time, with its zone: ``2026-05-21 16:59 WIB``."""
     if moment is None:
         return "-"
-    return str(moment.astimezone(WIB).strftime(pattern))
+    return f"{moment.astimezone(WIB).strftime(pattern)} WIB"
 
 
 def _grouped(code: str | None) -> str:
     return grouped_code(code) or "-"
+
+
+def _here() -> str:
+    """This page's path and query, to come back to after switching language."""
+    return request.full_path.rstrip("?") if request.query_string else request.path
 
 
 def _page_url(number: int) -> str:
@@ -109,6 +115,10 @@ def admin_helpers() -> dict[str, Any]:
         "grouped": _grouped,
         "can_write": bool(isinstance(user, StaffUser) and user.can_write),
         "logout_form": ActionForm(),
+        "language_form": LanguageForm(),
+        "page_language": str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+        "languages": current_app.config["LANGUAGES"],
+        "here": _here(),
         "page_url": _page_url,
         "kind_label": kind_label,
     }
@@ -195,14 +205,30 @@ def _locked_out(email: str, wait: int) -> Response:
     minutes = max(1, round(wait / 60))
     return error_page(
         429,
-        _(
-            "Too many login attempts from this address. Wait %(minutes)d minute(s) and try "
-            "again; if you forgot your password, an administrator can set a new one "
-            "(flask admin password EMAIL).",
-            minutes=minutes,
+        ngettext(
+            "Too many login attempts from this address. Wait %(num)d minute and try again; if "
+            "you forgot your password, an administrator can set a new one (flask admin "
+            "password EMAIL).",
+            "Too many login attempts from this address. Wait %(num)d minutes and try again; if "
+            "you forgot your password, an administrator can set a new one (flask admin "
+            "password EMAIL).",
+            minutes,
         ),
         back=url_for("admin.login"),
     )
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Response:
+    """Bahasa Indonesia or English, remembered in the browser's language cookie."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        return error_page(400)
+    chosen = form.language.data
+    if chosen not in current_app.config["LANGUAGES"]:
+        return error_page(400)
+    target = safe_next(form.next.data, area=ADMIN_PREFIX) or url_for("admin.dashboard")
+    return remember_language(redirect(target), chosen)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -47,3 +47,19 @@ def paginate(
     number = max(1, min(number, -(-total // per_page)))
     items = session.scalars(statement.limit(per_page).offset((number - 1) * per_page)).all()
     return Page(items=items, number=number, per_page=per_page, total=total)
+
+
+def paginate_rows(
+    session: Session,
+    statement: Select[*tuple[Any, ...]],
+    number: int,
+    per_page: int = PER_PAGE,
+) -> Page[Any]:
+    """Like :func:`paginate`, for a statement selecting several columns: the items are rows."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    total = int(
+        session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    )
+    number = max(1, min(number, -(-total // per_page)))
+    rows = session.execute(statement.limit(per_page).offset((number - 1) * per_page)).all()
+    return Page(items=rows, number=number, per_page=per_page, total=total)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -72,7 +73,7 @@ def test_bill_list_pages_through_many_bills(admin_client: FlaskClient, session: 
     assert 'rel="next"' in first
     second = text(admin_client.get("/admin/bills?page=2"))
     assert "Page 2 of 2" in second
-    assert second.count("/admin/bills/") - second.count("/admin/bills/?") == 5
+    assert len(re.findall(r'href="/admin/bills/\d+"', second)) == 5
 
 
 def test_bill_list_filters_by_state(admin_client: FlaskClient, session: Session) -> None:

@@ -146,7 +146,7 @@ def test_a_file_that_is_not_text_is_refused_in_one_line(
     admin_client: FlaskClient, session: Session
 ) -> None:
     page = _upload(admin_client, b"\x81\x8d\x8f\x90\x9d")
-    assert "1 problem(s): nothing was imported" in page
+    assert "1 problem: nothing was imported" in page
     assert "not text in UTF-8 or Windows-1252" in page
     assert _bills(session) == 0
 

@@ -51,7 +51,7 @@ def log_in(page: Any, live_url: str, email: str) -> None:
     assert "/admin/login" in page.url
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language switch in the top bar
     page.wait_for_url(f"{live_url}/admin/bills")
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal.models import (
     Bill,
     BillState,
     PaymentCode,
-    PaymentException,
     Policy,
     Policyholder,
     StaffUser,
@@ -26,9 +25,6 @@ from portal.services.accounts import audit
 from portal.services.billing.payability import (
     PayabilityRules,
     PolicyStatusError,
-    Standing,
-    live_code_join,
-    standing_sql,
 )
 from portal.services.billing.payment_codes import (
     CodeSettings,
@@ -51,64 +47,6 @@ class BillLocked(BillingError):
 
 
 # Search.
-
-
-def _digits(text: str) -> str:
-    """A payment code as people paste it: ``8896 8431 3660 4199`` means ``8896843136604199``."""
-    squeezed = text.replace(" ", "").replace("-", "")
-    return squeezed if squeezed.isdigit() else ""
-
-
-def search_bills(
-    session: Session,
-    query: str = "",
-    *,
-    standing: Standing | None = None,
-    open_exception: bool = False,
-    now: datetime,
-    rules: PayabilityRules,
-    page: int = 1,
-    per_page: int = 25,
-) -> Page[Bill]:
-    """Bills whose policyholder name or email, policy number, invoice or any payment code
-    (live or retired) contains ``query``, in ``standing`` (the payability rule's word for
-    them), with an open exception if asked; newest first."""
-    statement: Select[Any] = (
-        select(Bill)
-        .join(Policy, Policy.id == Bill.policy_id)
-        .join(Policyholder, Policyholder.id == Policy.policyholder_id)
-        .outerjoin(PaymentCode, live_code_join())
-        .options(
-            selectinload(Bill.payment_codes),
-            selectinload(Bill.policy).selectinload(Policy.policyholder),
-        )
-    )
-    query = query.strip()
-    if query:
-        conditions: list[ColumnElement[bool]] = [
-            Policyholder.name.icontains(query, autoescape=True),
-            Policyholder.email.icontains(query, autoescape=True),
-            Policy.number.icontains(query, autoescape=True),
-            Bill.invoice_number.icontains(query, autoescape=True),
-        ]
-        digits = _digits(query)
-        if digits:
-            # Any code, live or retired: an alias, apart from the live code joined above.
-            any_code = aliased(PaymentCode)
-            conditions.append(
-                exists().where(any_code.bill_id == Bill.id, any_code.code.like(f"%{digits}%"))
-            )
-        statement = statement.where(or_(*conditions))
-    if standing is not None:
-        statement = statement.where(standing_sql(standing, now=now, rules=rules))
-    if open_exception:
-        statement = statement.where(
-            exists().where(
-                PaymentException.bill_id == Bill.id, PaymentException.resolved_at.is_(None)
-            )
-        )
-    statement = statement.order_by(Bill.created_at.desc(), Bill.id.desc())
-    return paginate(session, statement, page, per_page)
 
 
 def search_policyholders(

@@ -47,6 +47,7 @@ from portal.models import (
 )
 from portal.services.accounts import audit
 from portal.services.billing.files import BillFile, UnreadableFile, open_bill_file
+from portal.services.billing.import_preview import Outcome, Preview, changed_fields
 from portal.services.billing.payability import (
     DEFAULT_POLICY_STATUSES,
     PolicyStatusError,
@@ -213,6 +214,8 @@ class ImportReport:
     policies_created: int = 0
     errors: list[RowError] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    # Each row's fate with rupiah totals, shown before staff confirm (services/import_preview).
+    preview: Preview = field(default_factory=Preview)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     applied: bool = False  # False: a check only, nothing written
@@ -699,6 +702,9 @@ class _Importer:
                     report.notes.append(
                         Note(line, NoteKind.CHANGED_SINCE_CHECK, invoice, problems[0].message)
                     )
+                    report.preview.add(
+                        Outcome.SKIP, line, invoice, row["amount"], detail=problems[0].message
+                    )
                 continue
             if bill is not None:
                 self._update(plan, line, row, bill, holders, policies)
@@ -722,10 +728,20 @@ class _Importer:
             self.report.unchanged += 1
             kind = NoteKind.PAID_UNCHANGED if paid else NoteKind.CANCELLED_UNCHANGED
             self.report.notes.append(Note(line, kind, bill.invoice_number))
+            self.report.preview.add(
+                Outcome.UNCHANGED, line, bill.invoice_number, row["amount"], detail=NOTE_TEXTS[kind]
+            )
             return
         detail = "; ".join(differences)
         self.report.conflicts += 1
         kind = NoteKind.PAID_CONFLICT if paid else NoteKind.CANCELLED_CONFLICT
+        self.report.preview.add(
+            Outcome.CONFLICT,
+            line,
+            bill.invoice_number,
+            row["amount"],
+            detail=f"{NOTE_TEXTS[kind]} {detail}",
+        )
         self.report.notes.append(Note(line, kind, bill.invoice_number, detail))
         plan.conflicts.append((line, bill, detail))
 
@@ -800,8 +816,17 @@ class _Importer:
         after = _snapshot(bill)
         if after == before:
             self.report.unchanged += 1
+            self.report.preview.add(Outcome.UNCHANGED, line, bill.invoice_number, bill.amount)
             return
         self.report.updated += 1
+        self.report.preview.add(
+            Outcome.UPDATE,
+            line,
+            bill.invoice_number,
+            bill.amount,
+            previous_amount=before["amount"],
+            detail=changed_fields(before, after),
+        )
         plan.changed_bills.append((bill, before, expiry_changed))
 
     def _create(
@@ -820,6 +845,9 @@ class _Importer:
             self.report.skipped += 1
             self.report.notes.append(
                 Note(line, NoteKind.EXPIRED_NEW, invoice, f"{expires_at:%Y-%m-%d %H:%M} UTC")
+            )
+            self.report.preview.add(
+                Outcome.SKIP, line, invoice, row["amount"], detail=NOTE_TEXTS[NoteKind.EXPIRED_NEW]
             )
             return
         if expires_at is None:
@@ -843,6 +871,7 @@ class _Importer:
             expires_at,
         )
         self.report.created += 1
+        self.report.preview.add(Outcome.CREATE, line, invoice, row["amount"])
         plan.new_bills.append((bill, row["payment_code"] or None))
 
     # Writing.

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, func, select
 
-from portal.models import Inquiry, PaymentCode, ReceivedNotification
-from portal.services.paging import Page, paginate
+from portal.models import (
+    Bill,
+    Inquiry,
+    Payment,
+    PaymentCode,
+    PaymentException,
+    ReceivedNotification,
+)
+from portal.services.billing.chains import chain_name
+from portal.services.billing.payment_codes import WIB
+from portal.services.paging import Page, paginate_rows
 from portal.services.reporting.reconciliation import wib_day_bounds
+from portal.services.reporting.spreadsheets import Table
 from portal.services.session import Session
+
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +40,7 @@ class TrafficFilter:
     verdict: str = ""
 
 
-def _dates(statement: Select[Any], column: Any, filters: TrafficFilter) -> Select[Any]:
+def _dates(statement: Select[*_Ts], column: Any, filters: TrafficFilter) -> Select[*_Ts]:
     if filters.start is not None:
         statement = statement.where(column >= wib_day_bounds(filters.start, filters.start)[0])
     if filters.end is not None:
@@ -40,26 +52,127 @@ def _code(text: str) -> str:
     return text.replace(" ", "").strip()
 
 
-def inquiries(
-    session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[Inquiry]:
-    statement = _dates(select(Inquiry), Inquiry.received_at, filters)
+@dataclass(frozen=True, slots=True)
+class InquiryLine:
+    """One inquiry as the list shows it: what was asked, what we answered and why."""
+
+    inquiry: Inquiry
+    invoice_number: str | None  # as answered, else the bill's
+    amount: int | None
+    chain: str  # the store chain's name (AGENT_ID), "-" when the till sent none
+    reason: str  # why it was declined; "" for a success
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationLine:
+    notification: ReceivedNotification
+    chain: str
+    # What became of it, in a line: the exception's kind and detail, the error, or "".
+    exception_kind: str | None
+    reason: str
+
+
+def _answered_order(response_body: str) -> tuple[str | None, int | None]:
+    """The invoice and amount our inquiry answer carried (DOKU shows them at the till)."""
+    try:
+        answer = json.loads(response_body)
+    except ValueError:
+        return None, None
+    order = answer.get("order") if isinstance(answer, dict) else None
+    if not isinstance(order, dict):
+        return None, None
+    invoice, amount = order.get("invoice_number"), order.get("amount")
+    return (
+        invoice if isinstance(invoice, str) else None,
+        amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+    )
+
+
+def _agent_id_in(body: str) -> str | None:
+    """AGENT_ID from a notification body's identifier list (either spelling DOKU uses)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("name") == "AGENT_ID" and isinstance(item.get("value"), str):
+                return str(item["value"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _inquiry_statement(filters: TrafficFilter) -> Select[Inquiry, str, int]:
+    statement = _dates(
+        select(Inquiry, Bill.invoice_number, Bill.amount).outerjoin(
+            Bill, Bill.id == Inquiry.bill_id
+        ),
+        Inquiry.received_at,
+        filters,
+    )
     if filters.payment_code:
         statement = statement.where(Inquiry.payment_code == _code(filters.payment_code))
     if filters.status:
         if not filters.status.isdigit():
-            return Page(items=[], number=1, per_page=per_page, total=0)
+            return statement.where(false())  # no HTTP status looks like that
         statement = statement.where(Inquiry.http_status == int(filters.status))
     if filters.verdict:
         statement = statement.where(Inquiry.verdict == filters.verdict)
-    statement = statement.order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
-    return paginate(session, statement, page, per_page)
+    return statement.order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
 
 
-def notifications(
+def _inquiry_line(
+    inquiry: Inquiry, bill_invoice: str | None, bill_amount: int | None
+) -> InquiryLine:
+    invoice, amount = _answered_order(inquiry.response_body)
+    return InquiryLine(
+        inquiry=inquiry,
+        invoice_number=invoice or bill_invoice,
+        amount=amount if amount is not None else bill_amount,
+        chain=chain_name(inquiry.agent_id),
+        reason=inquiry.reason or "",
+    )
+
+
+def inquiries(
     session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[ReceivedNotification]:
-    statement = _dates(select(ReceivedNotification), ReceivedNotification.received_at, filters)
+) -> Page[InquiryLine]:
+    found = paginate_rows(session, _inquiry_statement(filters), page, per_page)
+    lines = [_inquiry_line(*row) for row in found.items]
+    return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
+
+
+def _notification_reason(
+    notification: ReceivedNotification, kind: str | None, detail: str | None
+) -> str:
+    if kind is not None:
+        return detail or ""
+    if notification.error:
+        return notification.error
+    if notification.outcome == "duplicate":
+        return "already applied: the payment is recorded once"
+    return ""
+
+
+def _notification_statement(
+    filters: TrafficFilter,
+) -> Select[ReceivedNotification, str, str, str]:
+    statement = _dates(
+        select(
+            ReceivedNotification,
+            func.coalesce(Payment.agent_id, PaymentException.agent_id),
+            PaymentException.kind,
+            PaymentException.detail,
+        )
+        .outerjoin(Payment, Payment.id == ReceivedNotification.payment_id)
+        .outerjoin(PaymentException, PaymentException.id == ReceivedNotification.exception_id),
+        ReceivedNotification.received_at,
+        filters,
+    )
     if filters.payment_code:
         statement = statement.where(
             ReceivedNotification.payment_code == _code(filters.payment_code)
@@ -71,10 +184,111 @@ def notifications(
         )
     if filters.verdict:
         statement = statement.where(ReceivedNotification.verdict == filters.verdict)
-    statement = statement.order_by(
+    return statement.order_by(
         ReceivedNotification.received_at.desc(), ReceivedNotification.id.desc()
     )
-    return paginate(session, statement, page, per_page)
+
+
+def _notification_line(
+    item: ReceivedNotification, agent_id: str | None, kind: str | None, detail: str | None
+) -> NotificationLine:
+    return NotificationLine(
+        notification=item,
+        chain=chain_name(agent_id or _agent_id_in(item.body)),
+        exception_kind=kind,
+        reason=_notification_reason(item, kind, detail),
+    )
+
+
+def notifications(
+    session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
+) -> Page[NotificationLine]:
+    found = paginate_rows(session, _notification_statement(filters), page, per_page)
+    lines = [_notification_line(*row) for row in found.items]
+    return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
+
+
+# The same lists as files (services/reporting/spreadsheets): every matching row, newest first.
+
+EXPORT_LIMIT = 100_000
+
+
+def _wib_text(moment: datetime | None) -> str | None:
+    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S") if moment else None
+
+
+def inquiry_table(session: Session, filters: TrafficFilter) -> Table:
+    statement = _inquiry_statement(filters).limit(EXPORT_LIMIT)
+    rows: list[list[str | int | None]] = []
+    for row in session.execute(statement.execution_options(yield_per=1000)):
+        line = _inquiry_line(*row)
+        item = line.inquiry
+        rows.append(
+            [
+                _wib_text(item.received_at),
+                item.payment_code,
+                line.invoice_number,
+                line.amount,
+                line.chain,
+                item.agent_store_id,
+                item.verdict,
+                line.reason,
+                item.http_status,
+                item.request_id,
+            ]
+        )
+    header = (
+        "received_at_wib",
+        "payment_code",
+        "invoice_number",
+        "amount",
+        "chain",
+        "agent_store_id",
+        "verdict",
+        "reason",
+        "http_status",
+        "request_id",
+    )
+    return Table("Inquiries", header, rows)
+
+
+def notification_table(session: Session, filters: TrafficFilter) -> Table:
+    statement = _notification_statement(filters).limit(EXPORT_LIMIT)
+    rows: list[list[str | int | None]] = []
+    for row in session.execute(statement.execution_options(yield_per=1000)):
+        line = _notification_line(*row)
+        item = line.notification
+        rows.append(
+            [
+                _wib_text(item.received_at),
+                item.payment_code,
+                item.invoice_number,
+                item.amount,
+                line.chain,
+                item.transaction_status,
+                item.verdict,
+                item.outcome,
+                line.exception_kind,
+                line.reason,
+                item.http_status,
+                item.request_id,
+            ]
+        )
+    header = (
+        "received_at_wib",
+        "payment_code",
+        "invoice_number",
+        "amount",
+        "chain",
+        "transaction_status",
+        "verdict",
+        "outcome",
+        "exception_kind",
+        "reason",
+        "http_status",
+        "request_id",
+    )
+    return Table("Notifications", header, rows)
 
 
 def inquiry_verdicts(session: Session) -> list[str]:

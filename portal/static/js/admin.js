@@ -79,7 +79,54 @@
     });
   }
 
+  /* A running job's page: read it again and update the facts in place; reload once it ends,
+   * for the result. No reload while it runs, so the focus and the reading position stay. */
+  function poll(facts) {
+    var every = parseInt(facts.getAttribute("data-poll"), 10) || 2000;
+    window.setTimeout(function () {
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(facts.id);
+          if (!fresh || !fresh.hasAttribute("data-poll")) {
+            window.location.reload();
+            return;
+          }
+          facts.innerHTML = fresh.innerHTML;
+          facts.setAttribute("data-state", fresh.getAttribute("data-state") || "");
+          poll(facts);
+        })
+        .catch(function () { poll(facts); });
+    }, every);
+  }
+
+  /* A table wider than the screen (a phone) scrolls in a box of its own; when it does, the
+   * box can take the focus, named after the table's heading, so the keyboard scrolls it too. */
+  function scrollable(table) {
+    var box = document.createElement("div");
+    var section = table.closest("section");
+    var heading = (section && section.querySelector("h2")) || document.querySelector("h1");
+    box.className = "table-scroll";
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+    function fit() {
+      if (box.scrollWidth > box.clientWidth) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", heading ? heading.textContent.trim() : table.id);
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    }
+    fit();
+    window.addEventListener("resize", fit);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("table.list, table.mix"), scrollable);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-poll]"), poll);
     Array.prototype.forEach.call(document.querySelectorAll("[data-till-source]"), bindFooter);
     Array.prototype.forEach.call(document.querySelectorAll("[data-till-info-source]"), bindInfo);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), bindConfirm);
