@@ -1,21 +1,22 @@
 """Answering "what does payment code X owe?" and keeping a record of every answer.
 
 This is the hot path of the DOKU inquiry: one indexed query to decide, one insert to record,
-both in SQLAlchemy Core on a plain connection, so the request pays for no ORM unit-of-work.
-The two need not share a transaction: the record says what we answered, and the insert is
-atomic on its own (see ``portal.api.routes.inquiry_connection``).
+in SQLAlchemy Core on a plain connection, so the request pays for no ORM unit-of-work, in one
+transaction whose commit does not wait for the disk (``inquiry_transaction``): the record says
+what we answered and is not money. Payments never share that setting.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from portal.models import (
     Bill,
@@ -160,33 +161,161 @@ class RequestIdReused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class InquiryReceived:
+    """What arrived: an authenticated request, before its body is read."""
+
+    received_at: datetime
+    client_id: str
+    request_id: str
+    request_timestamp: str
+    request_sha256: str
+    request_body: str
+    remote_addr: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryAsked:
+    """What a valid inquiry asks about, and the till's identifiers kept with the record."""
+
+    payment_code: str
+    inquiry_date: str
+    agent_id: str | None = None
+    agent_store_id: str | None = None
+    agent_trx_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The HTTP status and JSON body of an answer (the caller signs it)."""
+
+    http_status: int
+    response_body: str
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     """The answer to send: ours, or the one first sent for a repeated Request-Id."""
 
     http_status: int
     response_body: str
     replayed: bool
+    verdict: str
+
+
+# The verdict recorded for an authenticated request whose body is not a valid inquiry.
+INVALID_REQUEST = "invalid_request"
 
 
 def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def record(connection: Connection, entry: dict[str, Any]) -> Recorded:
-    """Insert one inquiry row, unless its Request-Id is already recorded.
+@contextmanager
+def inquiry_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction to decide and record an inquiry in, committed without waiting for the
+    disk: a crash may lose the last moments of inquiry records (what we answered), never a
+    payment, which commits in transactions of its own with the database's full durability.
 
-    ``entry`` holds the ``Inquiry`` columns. A repeated Request-Id with the same body returns the
-    first answer unchanged (no second row); with another body it raises ``RequestIdReused``.
-    Insert-first means the common case costs one statement, and two simultaneous copies of one
-    request cannot both be recorded: the database decides which one was first.
+    PostgreSQL: ``SET LOCAL synchronous_commit TO off``, for this transaction only.
+    SQLite (WAL): ``synchronous = NORMAL`` on the connection for this transaction, ``FULL``
+    again before the connection goes back to the pool; a later FULL commit (a payment) syncs
+    the log and with it every commit before it.
     """
-    if insert_unless_exists(connection, Inquiry.__table__, entry, ["client_id", "request_id"]):
-        return Recorded(entry["http_status"], entry["response_body"], replayed=False)
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+            yield connection
+            connection.commit()
+            return
+        raw = connection.connection.dbapi_connection  # outside any transaction yet
+        assert raw is not None
+        raw.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield connection
+            connection.commit()
+        finally:
+            connection.rollback()
+            try:
+                raw.execute("PRAGMA synchronous = FULL")
+            except Exception:
+                connection.invalidate()  # never back in the pool with NORMAL
+                raise
+
+
+def answer(
+    engine: Engine,
+    received: InquiryReceived,
+    asked: InquiryAsked,
+    *,
+    rules: InquiryRules,
+    respond: Callable[[str, Decision], Answered],
+) -> Recorded:
+    """Decide what ``asked.payment_code`` owes, build the answer with ``respond`` and record
+    both; a repeated Request-Id gets its first answer (``RequestIdReused`` if its body differs)."""
+    with inquiry_transaction(engine) as connection:
+        decision = decide(connection, asked.payment_code, now=received.received_at, rules=rules)
+        answered = respond(asked.payment_code, decision)
+        row = _columns(received) | {
+            "payment_code": asked.payment_code,
+            "inquiry_date": asked.inquiry_date,
+            "agent_id": asked.agent_id,
+            "agent_store_id": asked.agent_store_id,
+            "agent_trx_id": asked.agent_trx_id,
+            "bill_id": decision.bill.bill_id if decision.bill else None,
+            "reason": decision.reason,
+        }
+        return record(connection, row, answered, decision.verdict.value)
+
+
+def record_invalid(
+    engine: Engine, received: InquiryReceived, answered: Answered, reason: str
+) -> Recorded:
+    """Record an authenticated request whose body is not a valid inquiry, and its 4xx."""
+    with inquiry_transaction(engine) as connection:
+        row = _columns(received) | {
+            "reason": reason[:200],
+        }
+        return record(connection, row, answered, INVALID_REQUEST)
+
+
+def _columns(received: InquiryReceived) -> dict[str, object]:
+    return {
+        "received_at": received.received_at,
+        "client_id": received.client_id,
+        "request_id": received.request_id,
+        "request_timestamp": received.request_timestamp,
+        "request_sha256": received.request_sha256,
+        "request_body": received.request_body,
+        "remote_addr": received.remote_addr,
+    }
+
+
+def record(
+    connection: Connection, row: Mapping[str, object], answered: Answered, verdict: str
+) -> Recorded:
+    """Insert one inquiry row (``row`` holds the other ``Inquiry`` columns) with its answer and
+    verdict, unless its Request-Id is already recorded.
+
+    A repeated Request-Id with the same body returns the first answer unchanged (no second
+    row); with another body it raises ``RequestIdReused``. Insert-first means the common case
+    costs one statement, and two simultaneous copies of one request cannot both be recorded:
+    the database decides which one was first.
+    """
+    values = {
+        **row,
+        "verdict": verdict,
+        "http_status": answered.http_status,
+        "response_body": answered.response_body,
+    }
+    if insert_unless_exists(connection, Inquiry.__table__, values, ["client_id", "request_id"]):
+        return Recorded(answered.http_status, answered.response_body, False, verdict)
     first = connection.execute(
-        select(Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body).where(
-            Inquiry.client_id == entry["client_id"], Inquiry.request_id == entry["request_id"]
+        select(
+            Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body, Inquiry.verdict
+        ).where(
+            Inquiry.client_id == values["client_id"], Inquiry.request_id == values["request_id"]
         )
     ).one()
-    if first.request_sha256 != entry["request_sha256"]:
-        raise RequestIdReused(entry["request_id"])
-    return Recorded(first.http_status, first.response_body, replayed=True)
+    if first.request_sha256 != values["request_sha256"]:
+        raise RequestIdReused(values["request_id"])
+    return Recorded(first.http_status, first.response_body, True, first.verdict)
