@@ -31,7 +31,7 @@ def create_doku_app(portal: Flask) -> Flask:
     """The DOKU app beside ``portal``: its configuration, settings and database engine."""
     from portal.observability import register_request_ids
 
-    app = Flask("portal", instance_path=portal.instance_path)
+    app = Flask("portal", instance_path=portal.instance_path, static_folder=None)
     app.config = portal.config  # one configuration: what tests or the CLI change, both see
     app.extensions["doku_api"] = portal.extensions["doku_api"]
     share_database(portal, app)
