@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -63,3 +66,22 @@ def test_an_unknown_doku_path_is_answered_in_json(client: FlaskClient) -> None:
     assert response.is_json
     assert response.get_json()["error"]["code"] == "not_found"
     assert client.get("/doku/inquiry").status_code == 405
+
+
+def test_a_connection_lost_in_the_prepared_inquiry_is_a_503_and_the_pool_recovers(
+    client: FlaskClient, session: Session, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if database_kind != "postgresql":
+        pytest.skip("the prepared statements run on PostgreSQL (psycopg) only")
+    from portal.services.traffic import inquiries
+
+    code = live_code(make_bill(session))
+    session.commit()
+    real = inquiries._driver_statements()
+    killer = replace(real, lookup="SELECT pg_terminate_backend(pg_backend_pid())")
+    monkeypatch.setattr(inquiries, "_driver_statements", lambda: killer)
+    response = inquire(client, code)
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    monkeypatch.setattr(inquiries, "_driver_statements", lambda: real)
+    assert inquire(client, code).status_code == 200

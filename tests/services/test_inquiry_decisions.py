@@ -18,10 +18,13 @@ from portal.services.traffic.inquiries import (
     Answered,
     BillSnapshot,
     Decision,
+    InquiryAsked,
+    InquiryReceived,
     InquiryRules,
     Recorded,
     RequestIdReused,
     Verdict,
+    answer,
     body_sha256,
     decide,
     inquiry_transaction,
@@ -269,3 +272,49 @@ def test_an_inquiry_transaction_that_fails_records_nothing_and_restores_durabili
         with engine.connect() as connection:
             assert _durability(connection) == durable
             assert connection.execute(select(func.count()).select_from(Inquiry)).scalar_one() == 0
+
+
+def _received(request_id: str, body: bytes = b"{}") -> InquiryReceived:
+    return InquiryReceived(
+        received_at=datetime.now(UTC),
+        client_id="MCH-1",
+        request_id=request_id,
+        request_timestamp="2031-05-20T05:00:00Z",
+        request_sha256=body_sha256(body),
+        request_body=body.decode(),
+        remote_addr="127.0.0.1",
+    )
+
+
+def test_answer_decides_records_once_and_replays_the_first_answer(
+    app: Flask, session: Session
+) -> None:
+    """``answer`` as the view calls it (on PostgreSQL: the prepared statements on psycopg's
+    connection), then the connection is as durable as before."""
+    code = _code(make_bill(session))
+    session.commit()
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000", agent_id="ALFAMART")
+    calls: list[Decision] = []
+
+    def respond(payment_code: str, decision: Decision) -> Answered:
+        calls.append(decision)
+        status = 200 if decision.verdict is Verdict.SUCCESS else 400
+        return Answered(status, f'{{"code":"{payment_code}"}}')
+
+    with app.app_context():
+        engine = db.engine
+        first = answer(engine, _received("answer-1"), asked, rules=RULES, respond=respond)
+        again = answer(engine, _received("answer-1"), asked, rules=RULES, respond=respond)
+        with pytest.raises(RequestIdReused):
+            answer(engine, _received("answer-1", b"{ }"), asked, rules=RULES, respond=respond)
+        with engine.connect() as connection:
+            assert _durability(connection) in ("on", "full")
+    assert first == Recorded(200, f'{{"code":"{code}"}}', replayed=False, verdict="success")
+    assert again == Recorded(200, f'{{"code":"{code}"}}', replayed=True, verdict="success")
+    assert calls[0].verdict is Verdict.SUCCESS and calls[0].bill is not None
+    [row] = session.scalars(select(Inquiry)).all()
+    assert (row.payment_code, row.agent_id, row.bill_id) == (
+        code,
+        "ALFAMART",
+        calls[0].bill.bill_id,
+    )
