@@ -37,13 +37,15 @@ from portal.services.sql import insert_unless_exists
 
 
 class Verdict(StrEnum):
+    """What the inquiry decides; DOKU's ``InquiryStatus`` says the same on the wire (the DOKU
+    blueprint maps one to the other, member by member). A body that is not a valid inquiry is
+    recorded as ``INVALID_REQUEST``."""
+
     SUCCESS = "success"
     DECLINE = "decline"
     BILLING_ALREADY_PAID = "billing_already_paid"
     BILLING_WAS_EXPIRED = "billing_was_expired"
     BILLING_NOT_FOUND = "billing_not_found"
-    # Authenticated, but the body was not a valid inquiry.
-    INVALID_REQUEST = "invalid_request"
 
 
 @dataclass(frozen=True, slots=True)
