@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from werkzeug.datastructures import Headers
+
 from portal.doku.signature import (
     constant_time_equals,
     format_timestamp,
@@ -57,7 +59,7 @@ def usable_request_id(value: str | None) -> str | None:
 
 
 def authenticate(
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | Headers,
     body: bytes,
     *,
     request_target: str,

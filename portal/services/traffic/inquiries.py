@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DBAPIError
@@ -291,6 +291,7 @@ def _asked_columns(asked: InquiryAsked, decision: Decision) -> dict[str, object]
 # (``prepare=True``). Everything else keeps to SQLAlchemy. tests/api and tests/services run
 # this path whenever TEST_DATABASE_URL is PostgreSQL.
 
+_INQUIRIES = cast(Table, Inquiry.__table__)
 _RECORD_COLUMNS = (
     "received_at", "client_id", "request_id", "request_timestamp", "request_sha256",
     "request_body", "remote_addr", "payment_code", "inquiry_date", "agent_id",
@@ -312,9 +313,9 @@ class _DriverStatements:
 
 @cache
 def _driver_statements() -> _DriverStatements:
-    dialect = PGDialect_psycopg()
+    dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
     lookup = _LOOKUP.compile(dialect=dialect)
-    table = Inquiry.__table__
+    table = _INQUIRIES
     insert = (
         postgresql.insert(table)
         .on_conflict_do_nothing(index_elements=["client_id", "request_id"])
@@ -421,7 +422,7 @@ def record(
         "http_status": answered.http_status,
         "response_body": answered.response_body,
     }
-    if insert_unless_exists(connection, Inquiry.__table__, values, ["client_id", "request_id"]):
+    if insert_unless_exists(connection, _INQUIRIES, values, ["client_id", "request_id"]):
         return Recorded(answered.http_status, answered.response_body, False, verdict)
     first = connection.execute(
         select(

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -196,7 +196,8 @@ def file_case(
             paid_at=report.paid_at,
             agent_store_id=report.agent_store_id,
         )
-    new_id = insert_unless_exists(session, PaymentException.__table__, values, ["fingerprint"])
+    table = cast(Table, PaymentException.__table__)
+    new_id = insert_unless_exists(session, table, values, ["fingerprint"])
     if new_id is not None:
         return new_id
     existing: int = session.execute(
