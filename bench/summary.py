@@ -8,6 +8,7 @@ Usage: python bench/summary.py RESULTS_MD STATUS_FILE
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -62,6 +63,10 @@ def main() -> None:
     w(MARK_START)
     w("## Summary of `bash bench/run-all.sh`")
     w("")
+    note = os.environ.get("BENCH_SUMMARY_NOTE")
+    if note:
+        w(f"**{note}**")
+        w("")
     meta = report.load(WORK / "inquiry" / "results" / "meta.json") or {}
     w(
         f"Run {status.get('started', '?')} to {status.get('finished', '?')} "

@@ -1,8 +1,10 @@
 """Turning DOKU's payment notifications into paid bills: exactly once, nothing lost.
 
 Every delivery is stored before it is processed (``store_delivery``, committed by the caller);
-processing (``process``) runs in a transaction of its own that locks the bill, so simultaneous
-deliveries of one payment on different processes or machines apply it once. The unique
+processing (``apply_report``, then ``record_result`` on the stored delivery) runs in a second
+transaction that locks the bill, so simultaneous deliveries of one payment on different
+processes or machines apply it once: two transactions per delivery
+(tests/api/test_transactions_per_request.py). The unique
 ``payments.bill_id`` is the last word if anything else went wrong.
 
 What does not fit is never applied silently and never dropped: it becomes a
