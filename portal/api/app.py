@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, g, has_app_context, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PREFIX = "/doku/"
+BORROWED_SESSION = "portal.borrowed_session"
 
 
 def create_doku_app(portal: Flask) -> Flask:
@@ -54,8 +55,24 @@ def share_database(portal: Flask, app: Flask) -> None:
     ``init_app`` does, minus building a second engine. tests/api/test_lean_app.py checks it.
     """
     app.extensions["sqlalchemy"] = db
-    app.teardown_appcontext(db._teardown_session)
     db._app_engines[app] = db._app_engines[portal]
+
+    @app.before_request
+    def _borrow_callers_session() -> None:
+        # A request made in-process from inside the portal's context (Flask's test client in
+        # tests, the CLI's simulator) works in that context's session, as it did when the
+        # portal served DOKU itself: the caller may hold SQLite's write lock in it.
+        borrowed = request.environ.get(BORROWED_SESSION)
+        if borrowed is not None:
+            db.session.registry.set(borrowed)
+            g.borrowed_session = True
+
+    @app.teardown_appcontext
+    def _end_session(_exc: BaseException | None) -> None:
+        if g.pop("borrowed_session", False):
+            db.session.registry.clear()  # the caller's, not ours to close
+        else:
+            db.session.remove()
 
 
 class DokuDispatcher:
@@ -73,5 +90,9 @@ class DokuDispatcher:
             # context pushed; for DOKU's app that would put its context, and its database
             # session, over the caller's. Nothing outside tests sets this key.
             environ.pop("werkzeug.debug.preserve_context", None)
+            if has_app_context() and current_app.extensions.get("doku_app") is self.doku:
+                # Called in-process from inside an app context (tests, the CLI's simulator):
+                # the DOKU app works in the caller's database session (see share_database).
+                environ[BORROWED_SESSION] = db.session()
             return self.doku(environ, start_response)
         return self.portal(environ, start_response)

@@ -113,7 +113,7 @@ def inquiry() -> Response:
     except MessageError as exc:
         invalid = Answered(400, error_body("invalid_request", exc.message, exc.details).decode())
         try:
-            recorded = inquiries.record_invalid(db.engine, received, invalid, exc.message)
+            recorded = inquiries.record_invalid(db.session(), received, invalid, exc.message)
         except RequestIdReused:
             return _reused(auth.request_id)
         payment_code = None
@@ -127,7 +127,7 @@ def inquiry() -> Response:
                 agent_trx_id=message.agent_trx_id,
             )
             recorded = inquiries.answer(
-                db.engine, received, asked, rules=settings.rules, respond=_respond
+                db.session(), received, asked, rules=settings.rules, respond=_respond
             )
         except RequestIdReused:
             return _reused(auth.request_id)

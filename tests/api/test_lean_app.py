@@ -35,9 +35,14 @@ def test_doku_is_answered_without_the_pages_headers_cookies_or_hooks(
     assert response.headers[REQUEST_ID_HEADER]  # request ids and logging stay
     doku = _doku_app(app)
     assert doku is not app
-    # Hooks the DOKU app runs: its request ids and the blueprint's authentication, nothing else.
+    # Hooks the DOKU app runs: its request ids, the blueprint's authentication, and (for
+    # in-process callers only) the caller's database session; nothing else.
     hooks = {f.__qualname__ for fs in doku.before_request_funcs.values() for f in fs}
-    assert hooks == {"register_request_ids.<locals>._start", "_authenticate"}
+    assert hooks == {
+        "register_request_ids.<locals>._start",
+        "_authenticate",
+        "share_database.<locals>._borrow_callers_session",
+    }
     assert not any(
         "limiter" in repr(f) or "talisman" in repr(f).lower() or "csrf" in repr(f).lower()
         for fs in [*doku.before_request_funcs.values(), *doku.after_request_funcs.values()]

@@ -303,10 +303,11 @@ def test_answer_decides_records_once_and_replays_the_first_answer(
 
     with app.app_context():
         engine = db.engine
-        first = answer(engine, _received("answer-1"), asked, rules=RULES, respond=respond)
-        again = answer(engine, _received("answer-1"), asked, rules=RULES, respond=respond)
+        own = db.session()  # a session of its own, in no transaction (as a DOKU request's)
+        first = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
+        again = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
         with pytest.raises(RequestIdReused):
-            answer(engine, _received("answer-1", b"{ }"), asked, rules=RULES, respond=respond)
+            answer(own, _received("answer-1", b"{ }"), asked, rules=RULES, respond=respond)
         with engine.connect() as connection:
             assert _durability(connection) in ("on", "full")
     assert first == Recorded(200, f'{{"code":"{code}"}}', replayed=False, verdict="success")

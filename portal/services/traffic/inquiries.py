@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -254,7 +255,7 @@ def inquiry_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def answer(
-    engine: Engine,
+    session: Session,
     received: InquiryReceived,
     asked: InquiryAsked,
     *,
@@ -262,14 +263,40 @@ def answer(
     respond: Callable[[str, Decision], Answered],
 ) -> Recorded:
     """Decide what ``asked.payment_code`` owes, build the answer with ``respond`` and record
-    both; a repeated Request-Id gets its first answer (``RequestIdReused`` if its body differs)."""
+    both; a repeated Request-Id gets its first answer (``RequestIdReused`` if its body differs).
+
+    Committed here, on a connection of its own (``inquiry_transaction``), unless ``session``
+    is already in a transaction: a caller in the same process (tests, the CLI's simulator) may
+    hold SQLite's write lock, and the inquiry then joins its transaction and commits it."""
+    engine = _engine(session)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
         return _answer_on_psycopg(engine, received, asked, rules=rules, respond=respond)
-    with inquiry_transaction(engine) as connection:
+
+    def work(connection: Connection) -> Recorded:
         decision = decide(connection, asked.payment_code, now=received.received_at, rules=rules)
         answered = respond(asked.payment_code, decision)
         row = _columns(received) | _asked_columns(asked, decision)
         return record(connection, row, answered, decision.verdict.value)
+
+    return _in_transaction(session, work)
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _in_transaction(session: Session, work: Callable[[Connection], Recorded]) -> Recorded:
+    if session.in_transaction():
+        try:
+            recorded = work(session.connection())
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+        return recorded
+    with inquiry_transaction(_engine(session)) as connection:
+        return work(connection)
 
 
 def _asked_columns(asked: InquiryAsked, decision: Decision) -> dict[str, object]:
@@ -383,14 +410,11 @@ def _answer_on_psycopg(
 
 
 def record_invalid(
-    engine: Engine, received: InquiryReceived, answered: Answered, reason: str
+    session: Session, received: InquiryReceived, answered: Answered, reason: str
 ) -> Recorded:
     """Record an authenticated request whose body is not a valid inquiry, and its 4xx."""
-    with inquiry_transaction(engine) as connection:
-        row = _columns(received) | {
-            "reason": reason[:200],
-        }
-        return record(connection, row, answered, INVALID_REQUEST)
+    row = _columns(received) | {"reason": reason[:200]}
+    return _in_transaction(session, lambda c: record(c, row, answered, INVALID_REQUEST))
 
 
 def _columns(received: InquiryReceived) -> dict[str, object]:
