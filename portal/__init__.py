@@ -11,7 +11,6 @@ from flask import Flask, Response, render_template, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
 
 from portal import config as config_module
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
@@ -42,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = _configured_flask(test_config)
     register_observability(app)
     register_extensions(app)
+    register_doku(app)  # before register_web: the DOKU app sits inside the proxy fix too
     register_web(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -104,6 +104,21 @@ def configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def register_doku(app: Flask) -> None:
+    """``/doku/*`` is served by a lean app of its own (``portal.api.app``): none of the pages'
+    hooks (session, login, CSRF, limiter, languages, security headers) run for DOKU."""
+    from portal.api import common as doku_common
+    from portal.api.app import DokuDispatcher, create_doku_app
+    from portal.services.traffic.inquiries import InquiryRules
+
+    rules = InquiryRules.from_config(app.config)  # built once, for DOKU and the pages
+    app.extensions["inquiry_rules"] = rules
+    doku_common.init_app(app, rules)
+    doku = create_doku_app(app)
+    app.extensions["doku_app"] = doku
+    app.wsgi_app = DokuDispatcher(app.wsgi_app, doku)  # type: ignore[method-assign]
+
+
 # Pages load their scripts and styles from the app only; nothing inline, nothing external.
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -161,15 +176,15 @@ def register_web(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.api import bp as doku_bp
-    from portal.api import routes as doku_routes
     from portal.ops import bp as ops_bp
     from portal.policyholder import bp as policyholder_bp
     from portal.web import ADMIN_PREFIX, machine_request
 
-    doku_routes.init_app(app)
-    csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
     # Only logins are rate-limited; machine endpoints skip the limiter's per-request work.
     limiter.request_filter(machine_request)
+    # Registered here for its commands (``flask doku ...``) and URLs; its requests are
+    # answered by the DOKU app (``register_doku``), where the pages' hooks do not exist.
+    csrf.exempt(doku_bp)  # DOKU signs its requests; there is no browser and no form
     app.register_blueprint(doku_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(policyholder_bp)
@@ -177,18 +192,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from portal.api.routes import json_http_error
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
-        if request.path.startswith("/doku/"):
-            return json_http_error(exc)
-        return exc
-
     @app.errorhandler(OperationalError)
     def _database_unavailable(exc: OperationalError) -> Response:
         """The database does not answer: 503 (try again), not a 500 (our bug). The DOKU
-        blueprint answers its own, signed, JSON 503."""
+        app answers its own, signed, JSON 503."""
         db.session.rollback()
         log.error("database unavailable: %s", str(exc.orig)[:200])
         if request.path.startswith(("/metrics", "/readyz", "/healthz")):

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import sys
 
-import psycopg
-
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from common import conninfo
+from common import connect
 
 
 def main() -> None:
-    with psycopg.connect(conninfo()) as conn:
+    with connect() as conn:
         if sys.argv[1] == "mark":
             max_id, rows = conn.execute(
                 "SELECT coalesce(max(id), 0), count(*) FROM inquiries"

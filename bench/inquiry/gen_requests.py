@@ -23,10 +23,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import psycopg
-
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from common import app_config, conninfo
+from common import app_config, connect, now_sql
 
 from portal.doku.messages import inquiry_request_body
 from portal.doku.signature import format_timestamp, signed_headers
@@ -64,11 +62,12 @@ def main() -> None:
     cfg = app_config()
     client_id, secret = cfg["DOKU_CLIENT_ID"], cfg["DOKU_SECRET_KEY"]
     target = cfg["DOKU_INQUIRY_TARGET"]
-    with psycopg.connect(conninfo()) as conn:
+    with connect() as conn:
         codes = [
             row[0]
             for row in conn.execute(
-                "SELECT code FROM payment_codes WHERE retired_at IS NULL AND expires_at > now()"
+                "SELECT code FROM payment_codes WHERE retired_at IS NULL"
+                f" AND expires_at > {now_sql()}"
             )
         ]
     if not codes:

@@ -44,7 +44,14 @@ URL=http://127.0.0.1:$BENCH_PORT
 mkdir -p "$BENCH_WORK" "$BENCH_OUT"
 
 # Made-up credentials, for this benchmark only: they override instance/config.py.
-export DATABASE_URL="postgresql+psycopg://${BENCH_PG#postgresql://}/$BENCH_DB"
+# BENCH_DB_KIND=sqlite: the same benchmark on a SQLite file in $BENCH_WORK instead.
+: "${BENCH_DB_KIND:=postgresql}"
+if [[ $BENCH_DB_KIND == sqlite ]]; then
+    export DATABASE_URL="sqlite:///$BENCH_WORK/$BENCH_DB.sqlite3"
+else
+    export DATABASE_URL="postgresql+psycopg://${BENCH_PG#postgresql://}/$BENCH_DB"
+fi
+export BENCH_DB_KIND
 export SECRET_KEY=bench-only-secret-key
 export DOKU_CLIENT_ID=MCH-BENCH-0001
 export DOKU_SECRET_KEY=SK-bench-only-0001
@@ -52,6 +59,18 @@ export PUBLIC_BASE_URL=http://127.0.0.1:$BENCH_PORT   # required by newer portal
 export GUNICORN_BIND=127.0.0.1:$BENCH_PORT
 export GUNICORN_ACCESSLOG=                        # no access log (see gunicorn_bench.conf.py)
 export BENCH_THREADS BENCH_DB
+
+# recreate_db: an empty database $BENCH_DB (PostgreSQL) or SQLite file, before the migrations.
+recreate_db() {
+    if [[ $BENCH_DB_KIND == sqlite ]]; then
+        rm -f "$BENCH_WORK/$BENCH_DB.sqlite3" "$BENCH_WORK/$BENCH_DB.sqlite3-wal" \
+            "$BENCH_WORK/$BENCH_DB.sqlite3-shm"
+        return
+    fi
+    psql "$BENCH_PG/$BENCH_ADMIN_DB" -q -v ON_ERROR_STOP=1 \
+        -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" 2>&1 \
+        | { grep -v '^NOTICE' || true; } >&2
+}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -216,6 +235,7 @@ meta = {
     "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     "nproc": os.cpu_count(), "cpu": cpu, "mem_gib": round(int(mem) / 2**20, 1),
     "kernel": platform.release(), "python": platform.python_version(), "postgres": pg,
+    "database": e.get("BENCH_DB_KIND", "postgresql"),
     "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
     "git_head": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
     "git_uncommitted": subprocess.run(["git", "status", "--porcelain", "--", "portal", "migrations", "gunicorn.conf.py", "wsgi.py"], capture_output=True, text=True).stdout.split("\n"),

@@ -184,6 +184,8 @@ def main() -> None:
         return
     w("## Run\n")
     w(f"- Date: {meta.get('date')}")
+    if meta.get("database") == "sqlite":
+        w("- **Database: SQLite** (a file in the benchmark's work folder, WAL), not PostgreSQL.")
     w(
         f"- Machine: `nproc` = {meta.get('nproc')}, {meta.get('cpu')}, {meta.get('mem_gib')} GiB "
         f"RAM, Linux {meta.get('kernel')}, load average at start "

@@ -4,6 +4,7 @@
 #
 #   bash bench/inquiry/run.sh                                        # from the repository root
 #   BENCH_SIZES=10000 BENCH_DURATION=10s BENCH_ROUNDS=1 bash bench/inquiry/run.sh   # quick run
+#   BENCH_DB_KIND=sqlite BENCH_SIZES=10000 bash bench/inquiry/run.sh                # on SQLite
 #
 # Only 127.0.0.1 is targeted. About 5 minutes with the defaults. Exit status 2 when a
 # correctness check failed (non-2xx, socket errors, rows missing or duplicated).
@@ -24,12 +25,10 @@ measure_hello
 for size in $BENCH_SIZES; do
     name=inquiry_$size
     log "$name: re-creating database $BENCH_DB and running the migrations"
-    psql "$BENCH_PG/$BENCH_ADMIN_DB" -q -v ON_ERROR_STOP=1 \
-        -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" 2>&1 \
-        | { grep -v '^NOTICE' || true; } >&2
+    recreate_db
     (cd "$SRC" && "$FLASK" --app wsgi db upgrade) >"$BENCH_WORK/$name.migrate.log" 2>&1 \
         || { cat "$BENCH_WORK/$name.migrate.log" >&2; exit 1; }
-    log "$name: seeding $size bills with COPY"
+    log "$name: seeding $size bills ($BENCH_DB_KIND)"
     seed_start=$(date +%s%N)
     "$PY" bench/inquiry/seed.py "$size" | tee "$BENCH_WORK/$name.seed.log" >&2
     seed_ms=$(( ($(date +%s%N) - seed_start) / 1000000 ))

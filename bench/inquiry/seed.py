@@ -1,4 +1,5 @@
-"""Seed N live bills for the inquiry benchmark with psycopg 3 COPY (no ORM).
+"""Seed N live bills for the inquiry benchmark with psycopg 3 COPY (no ORM); on SQLite
+(DATABASE_URL=sqlite:///...) with SQLAlchemy Core inserts of the app's own tables.
 
 One policyholder, one policy (status from ACTIVE_POLICY_STATUSES), one unpaid bill (amount within
 ALFA_MIN_AMOUNT..ALFA_MAX_AMOUNT, due in 1-60 days) and one live payment code per bill. Codes come
@@ -21,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from common import app_config, conninfo
+from common import app_config, conninfo, is_sqlite
 
 from portal.services.billing.payment_codes import (
     CodeSettings,
@@ -77,6 +78,12 @@ def main() -> None:
     lo, hi = -(-min_amount // 1000), max_amount // 1000
     amount_of = [None] + [rng.randint(lo, hi) * 1000 for _ in range(n)]
     t_gen = time.monotonic() - t0
+    if is_sqlite():
+        live = seed_sqlite(n, codes, due_of, amount_of, status, settings)
+        print(f"seeded {n} bills ({live} live codes) into SQLite in {time.monotonic() - t0:.1f} s")
+        if live != n:
+            sys.exit(f"expected {n} live codes, found {live}")
+        return
 
     with psycopg.connect(conninfo()) as conn, conn.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
@@ -132,6 +139,60 @@ def main() -> None:
     )
     if live != n:
         sys.exit(f"expected {n} live codes, found {live}")
+
+
+def seed_sqlite(
+    n: int,
+    codes: list[str],
+    due_of: list,
+    amount_of: list,
+    status: str,
+    settings: CodeSettings,
+) -> int:
+    """The same rows as the COPY path, through the app's tables (its UTC datetime type)."""
+    import os
+
+    from sqlalchemy import create_engine, func, select
+
+    from portal.models import Bill, PaymentCode, Policy, Policyholder
+
+    now = datetime.now(UTC)
+    engine = create_engine(os.environ["DATABASE_URL"])
+    ids = range(1, n + 1)
+    with engine.begin() as conn:
+        conn.execute(
+            Policyholder.__table__.insert(),
+            [{"id": i, "name": f"Pemegang Polis {i}", "email": f"ph{i}@bench.example",
+              "created_at": now} for i in ids],
+        )  # fmt: skip
+        conn.execute(
+            Policy.__table__.insert(),
+            [{"id": i, "policyholder_id": i, "number": f"POL-{i:010d}",
+              "type": POLICY_TYPES[i % 4], "account_name": f"Pemegang Polis {i}",
+              "status": status, "created_at": now} for i in ids],
+        )  # fmt: skip
+        conn.execute(
+            Bill.__table__.insert(),
+            [{"id": i, "policy_id": i, "invoice_number": f"INV-BENCH-{i:010d}",
+              "amount": amount_of[i], "due_date": due_of[i], "state": "unpaid", "info": None,
+              "footer_message": None, "created_at": now, "updated_at": now} for i in ids],
+        )  # fmt: skip
+        conn.execute(
+            PaymentCode.__table__.insert(),
+            [{"id": i, "bill_id": i, "code": codes[i - 1],
+              "expires_at": default_expiry(due_of[i], settings), "issued_at": now,
+              "retired_at": None} for i in ids],
+        )  # fmt: skip
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        live: int = conn.execute(
+            select(func.count())
+            .select_from(PaymentCode)
+            .where(PaymentCode.retired_at.is_(None), PaymentCode.expires_at > now)
+        ).scalar_one()
+    engine.dispose()
+    return live
 
 
 if __name__ == "__main__":

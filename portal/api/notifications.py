@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
-from flask import Response, g, request
+from flask import Response, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.api import bp
-from portal.api.auth import AuthenticationError, authenticate, usable_request_id
-from portal.api.common import read_body
-from portal.api.refusals import over_failure_budget
-from portal.api.routes import api_settings, log_refusal, printable, signed
+from portal.api.auth import AuthenticationError, usable_request_id
+from portal.api.common import (
+    Guard,
+    api_settings,
+    doku_request,
+    guarded,
+    log_refusal,
+    printable,
+    signed,
+)
 from portal.doku.messages import (
     MessageError,
     acknowledgement_body,
@@ -27,7 +33,7 @@ from portal.doku.signature import parse_timestamp
 from portal.extensions import db
 from portal.models import ExceptionKind
 from portal.models.doku import REFUSED_BODY_PREFIX
-from portal.observability import LATENCY, NOTIFICATIONS, SIGNATURE_FAILURES, elapsed_ms, mask_code
+from portal.observability import LATENCY, NOTIFICATIONS, elapsed_ms, mask_code
 from portal.services.traffic import payments
 from portal.services.traffic.inquiries import body_sha256
 from portal.services.traffic.payments import PaymentReport, Result
@@ -52,27 +58,48 @@ def _header(name: str, limit: int) -> str | None:
     return value[:limit].replace("\x00", "\ufffd") if value else None
 
 
+def _refuse(exc: AuthenticationError, body: bytes, now: datetime) -> Response:
+    """Keep what staff need of a refused delivery (a real payment behind a misconfigured key
+    must be visible), never its headers or more than a prefix of its body, which anyone can
+    send. (A peer over its failure budget is answered 429 before this, and nothing is kept.)"""
+    log_refusal("notification", exc)
+    answer = error_body("unauthorized", exc.message)
+    payments.store_delivery(
+        db.session,
+        received_at=now,
+        remote_addr=request.remote_addr,
+        client_id=_header("Client-Id", 64),
+        request_id=usable_request_id(request.headers.get("Request-Id")),
+        request_timestamp=_header("Request-Timestamp", 64),
+        headers="{}",
+        body=printable(body[:REFUSED_BODY_PREFIX]),
+        body_sha256=body_sha256(body),
+        body_bytes=len(body),
+        verdict="unauthenticated",
+        error=exc.message[:200],
+        http_status=401,
+        response_body=answer.decode("ascii"),
+        processed_at=now,
+    )
+    db.session.commit()
+    return signed(answer, 401, exc.request_id)
+
+
 @bp.post("/notification")
-def notification() -> Response:
-    settings = api_settings()
-    target = settings.notification_target
-    body = read_body(settings.max_body_bytes)
-    now = datetime.now(UTC)
-    try:
+@guarded(
+    Guard(
+        "notification",
+        target=lambda settings: settings.notification_target,
         # No freshness check: DOKU retries 30 min, 6 h and 12 h later, and a retry must never
         # be refused for its age. Replays are harmless because processing is idempotent.
-        auth = authenticate(
-            request.headers,
-            body,
-            request_target=target,
-            credentials=settings.credentials,
-            now=now,
-            check_freshness=False,
-        )
-    except AuthenticationError as exc:
-        return _refuse(exc, body, now, target)
-    g.doku_key = auth.key
-
+        check_freshness=False,
+        refuse=_refuse,
+    )
+)
+def notification() -> Response:
+    verified = doku_request()
+    auth, body, now = verified.auth, verified.body, verified.received_at
+    target = api_settings().notification_target
     sha = body_sha256(body)
     delivery = payments.store_delivery(
         db.session,
@@ -161,37 +188,6 @@ def _failed(delivery_id: int, error: str, request_id: str, now: datetime) -> Res
     db.session.commit()
     _observe("error", 500, request_id, None)
     return signed(answer, 500, request_id, api_settings().notification_target)
-
-
-def _refuse(exc: AuthenticationError, body: bytes, now: datetime, target: str) -> Response:
-    """Keep what staff need of a refused delivery (a real payment behind a misconfigured key
-    must be visible), never its headers or more than a prefix of its body, which anyone can
-    send; a peer over its failure budget is answered 429 and nothing is kept."""
-    if over_failure_budget():
-        SIGNATURE_FAILURES.labels("notification").inc()
-        answer = error_body("too_many_failures", "Too many refused requests; slow down.")
-        return signed(answer, 429, exc.request_id, target)
-    log_refusal("notification", exc)
-    answer = error_body("unauthorized", exc.message)
-    payments.store_delivery(
-        db.session,
-        received_at=now,
-        remote_addr=request.remote_addr,
-        client_id=_header("Client-Id", 64),
-        request_id=usable_request_id(request.headers.get("Request-Id")),
-        request_timestamp=_header("Request-Timestamp", 64),
-        headers="{}",
-        body=printable(body[:REFUSED_BODY_PREFIX]),
-        body_sha256=body_sha256(body),
-        body_bytes=len(body),
-        verdict="unauthenticated",
-        error=exc.message[:200],
-        http_status=401,
-        response_body=answer.decode("ascii"),
-        processed_at=now,
-    )
-    db.session.commit()
-    return signed(answer, 401, exc.request_id, target)
 
 
 def _unreadable(

@@ -374,7 +374,8 @@ def language() -> Any:
 
 
 def _rules() -> InquiryRules:
-    return InquiryRules.from_config(current_app.config)
+    rules: InquiryRules = current_app.extensions["inquiry_rules"]  # built once, in create_app
+    return rules
 
 
 @bp.route("/")

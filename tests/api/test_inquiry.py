@@ -488,3 +488,20 @@ def test_previous_key_is_refused_after_its_deadline(make_app: Any, session: Sess
     )
     response = inquire(app.test_client(), code)
     assert response.status_code == 401
+
+
+def test_each_verdict_is_answered_with_dokus_status_of_the_same_name() -> None:
+    from portal.api.routes import _STATUS
+    from portal.doku.messages import InquiryStatus
+    from portal.services.traffic.inquiries import Verdict
+
+    assert set(_STATUS) == set(Verdict)
+    assert set(_STATUS.values()) == set(InquiryStatus)
+    assert all(status.value == verdict.value for verdict, status in _STATUS.items())
+
+
+def test_the_pages_and_doku_share_one_set_of_inquiry_rules(app: Any) -> None:
+    from portal.api.common import ApiSettings
+
+    settings: ApiSettings = app.extensions["doku_api"]
+    assert settings.rules is app.extensions["inquiry_rules"]

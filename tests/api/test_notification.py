@@ -314,6 +314,7 @@ def test_lenient_parsing_accepts_unknown_fields_and_the_identifer_misspelling(
     data["new_doku_field"] = {"added": "later"}
     data["order"]["amount"] = float(bill.amount)
     body = json.dumps(data).encode()
+    session.commit()  # DOKU's request runs in a session of its own: hold no lock meanwhile
     assert notify(client, body).status_code == 200
     [payment] = _payments(session)
     assert payment.agent_store_id == "TZ77"
@@ -343,6 +344,7 @@ def test_failed_processing_rolls_back_keeps_the_delivery_with_its_error_and_asks
     assert delivery.error is not None and "disk on fire" in delivery.error
 
     monkeypatch.setattr(payments, "apply_report", real_apply)
+    session.commit()  # DOKU's request runs in a session of its own: hold no lock meanwhile
     assert notify(client, body, request_id="first-try").status_code == 200  # DOKU's retry
     assert len(_payments(session)) == 1
     assert [d.outcome for d in _deliveries(session)] == ["error", "applied"]

@@ -7,20 +7,27 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from flask import Flask
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from portal.extensions import db
 from portal.models import BillState, Inquiry, ReceiptDefaults
 from portal.services.billing.payability import PayabilityRules, Refusal
 from portal.services.traffic.inquiries import (
+    Answered,
     BillSnapshot,
     Decision,
+    InquiryAsked,
+    InquiryReceived,
     InquiryRules,
     Recorded,
     RequestIdReused,
     Verdict,
+    answer,
     body_sha256,
     decide,
+    inquiry_transaction,
     record,
 )
 from tests.factories import make_bill
@@ -159,7 +166,8 @@ def test_a_refused_bill_is_answered_with_its_verdict_reason_and_the_bill(
 # Recording: one row per Request-Id; the first answer is the answer.
 
 
-def _entry(**changes: Any) -> dict[str, Any]:
+def _record(connection: Connection, **changes: Any) -> Recorded:
+    """``record`` one inquiry: the defaults below with ``changes``."""
     entry: dict[str, Any] = {
         "received_at": NOW,
         "client_id": "MCH-1",
@@ -172,7 +180,8 @@ def _entry(**changes: Any) -> dict[str, Any]:
         "response_body": '{"first":true}',
     }
     entry.update(changes)
-    return entry
+    answered = Answered(entry.pop("http_status"), entry.pop("response_body"))
+    return record(connection, entry, answered, entry.pop("verdict"))
 
 
 def _rows(session: Session) -> int:
@@ -181,7 +190,7 @@ def _rows(session: Session) -> int:
 
 def test_a_new_request_id_is_recorded_and_answered_as_decided(session: Session) -> None:
     connection = session.connection()
-    assert record(connection, _entry()) == Recorded(200, '{"first":true}', replayed=False)
+    assert _record(connection) == Recorded(200, '{"first":true}', replayed=False, verdict="success")
     assert _rows(session) == 1
 
 
@@ -189,27 +198,27 @@ def test_the_same_request_again_gets_the_first_answer_and_no_second_row(
     session: Session,
 ) -> None:
     connection = session.connection()
-    record(connection, _entry())
-    again = record(connection, _entry(http_status=400, response_body='{"second":true}'))
-    assert again == Recorded(200, '{"first":true}', replayed=True)
+    _record(connection)
+    again = _record(connection, http_status=400, response_body='{"second":true}')
+    assert again == Recorded(200, '{"first":true}', replayed=True, verdict="success")
     assert _rows(session) == 1
 
 
 def test_the_same_request_id_with_another_body_is_refused(session: Session) -> None:
     connection = session.connection()
-    record(connection, _entry())
+    _record(connection)
     with pytest.raises(RequestIdReused, match="req-1"):
-        record(connection, _entry(request_sha256=body_sha256(b"{ }")))
+        _record(connection, request_sha256=body_sha256(b"{ }"))
     assert _rows(session) == 1
 
 
 def test_the_same_request_id_from_another_client_is_another_request(session: Session) -> None:
     connection = session.connection()
-    record(connection, _entry())
-    other = record(connection, _entry(client_id="MCH-2", response_body='{"other":true}'))
-    assert other == Recorded(200, '{"other":true}', replayed=False)
-    again = record(connection, _entry(client_id="MCH-2", response_body='{"later":true}'))
-    assert again == Recorded(200, '{"other":true}', replayed=True)
+    _record(connection)
+    other = _record(connection, client_id="MCH-2", response_body='{"other":true}')
+    assert other == Recorded(200, '{"other":true}', replayed=False, verdict="success")
+    again = _record(connection, client_id="MCH-2", response_body='{"later":true}')
+    assert again == Recorded(200, '{"other":true}', replayed=True, verdict="success")
     assert _rows(session) == 2
 
 
@@ -218,10 +227,95 @@ def test_among_many_recorded_requests_a_repeat_gets_its_own_first_answer(
 ) -> None:
     connection = session.connection()
     for n in range(3):
-        record(connection, _entry(request_id=f"req-{n}", response_body=f'{{"n":{n}}}'))
-    assert record(connection, _entry(request_id="req-1")) == Recorded(200, '{"n":1}', True)
+        _record(connection, request_id=f"req-{n}", response_body=f'{{"n":{n}}}')
+    assert _record(connection, request_id="req-1") == Recorded(200, '{"n":1}', True, "success")
     assert _rows(session) == 3
 
 
 def test_a_body_is_told_apart_by_its_sha256() -> None:
     assert body_sha256(b"") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def _durability(connection: Connection) -> str:
+    if connection.dialect.name == "postgresql":
+        return str(connection.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+    # SQLite: 1 = NORMAL, 2 = FULL
+    return {1: "normal", 2: "full"}[connection.exec_driver_sql("PRAGMA synchronous").scalar_one()]
+
+
+def test_the_inquiry_record_alone_commits_without_waiting_for_the_disk(app: Flask) -> None:
+    """Only the inquiry's transaction relaxes durability; the next user of the connection (a
+    payment, say) gets the database's full durability back."""
+    with app.app_context():
+        engine = db.engine
+        fast = "off" if engine.dialect.name == "postgresql" else "normal"
+        durable = "on" if engine.dialect.name == "postgresql" else "full"
+        with inquiry_transaction(engine) as connection:
+            assert _durability(connection) == fast
+            _record(connection, request_id="durability")
+        for _ in range(3):  # whichever pooled connection comes next
+            with engine.connect() as connection:
+                assert _durability(connection) == durable
+        with engine.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(Inquiry)).scalar_one() == 1
+
+
+def test_an_inquiry_transaction_that_fails_records_nothing_and_restores_durability(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        engine = db.engine
+        durable = "on" if engine.dialect.name == "postgresql" else "full"
+        with pytest.raises(RequestIdReused), inquiry_transaction(engine) as connection:
+            _record(connection, request_id="twice")
+            _record(connection, request_id="twice", request_sha256=body_sha256(b"other"))
+        with engine.connect() as connection:
+            assert _durability(connection) == durable
+            assert connection.execute(select(func.count()).select_from(Inquiry)).scalar_one() == 0
+
+
+def _received(request_id: str, body: bytes = b"{}") -> InquiryReceived:
+    return InquiryReceived(
+        received_at=datetime.now(UTC),
+        client_id="MCH-1",
+        request_id=request_id,
+        request_timestamp="2031-05-20T05:00:00Z",
+        request_sha256=body_sha256(body),
+        request_body=body.decode(),
+        remote_addr="127.0.0.1",
+    )
+
+
+def test_answer_decides_records_once_and_replays_the_first_answer(
+    app: Flask, session: Session
+) -> None:
+    """``answer`` as the view calls it (on PostgreSQL: the prepared statements on psycopg's
+    connection), then the connection is as durable as before."""
+    code = _code(make_bill(session))
+    session.commit()
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000", agent_id="ALFAMART")
+    calls: list[Decision] = []
+
+    def respond(payment_code: str, decision: Decision) -> Answered:
+        calls.append(decision)
+        status = 200 if decision.verdict is Verdict.SUCCESS else 400
+        return Answered(status, f'{{"code":"{payment_code}"}}')
+
+    with app.app_context():
+        engine = db.engine
+        own = db.session()  # a session of its own, in no transaction (as a DOKU request's)
+        first = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
+        again = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
+        with pytest.raises(RequestIdReused):
+            answer(own, _received("answer-1", b"{ }"), asked, rules=RULES, respond=respond)
+        with engine.connect() as connection:
+            assert _durability(connection) in ("on", "full")
+    assert first == Recorded(200, f'{{"code":"{code}"}}', replayed=False, verdict="success")
+    assert again == Recorded(200, f'{{"code":"{code}"}}', replayed=True, verdict="success")
+    assert calls[0].verdict is Verdict.SUCCESS and calls[0].bill is not None
+    [row] = session.scalars(select(Inquiry)).all()
+    assert (row.payment_code, row.agent_id, row.bill_id) == (
+        code,
+        "ALFAMART",
+        calls[0].bill.bill_id,
+    )

@@ -1,21 +1,28 @@
 """Answering "what does payment code X owe?" and keeping a record of every answer.
 
 This is the hot path of the DOKU inquiry: one indexed query to decide, one insert to record,
-both in SQLAlchemy Core on a plain connection, so the request pays for no ORM unit-of-work.
-The two need not share a transaction: the record says what we answered, and the insert is
-atomic on its own (see ``portal.api.routes.inquiry_connection``).
+in SQLAlchemy Core on a plain connection, so the request pays for no ORM unit-of-work, in one
+transaction whose commit does not wait for the disk (``inquiry_transaction``): the record says
+what we answered and is not money. Payments never share that setting.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, select
+import psycopg
+from sqlalchemy import Connection, Engine, Table, bindparam, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from portal.models import (
     Bill,
@@ -31,13 +38,15 @@ from portal.services.sql import insert_unless_exists
 
 
 class Verdict(StrEnum):
+    """What the inquiry decides; DOKU's ``InquiryStatus`` says the same on the wire (the DOKU
+    blueprint maps one to the other, member by member). A body that is not a valid inquiry is
+    recorded as ``INVALID_REQUEST``."""
+
     SUCCESS = "success"
     DECLINE = "decline"
     BILLING_ALREADY_PAID = "billing_already_paid"
     BILLING_WAS_EXPIRED = "billing_was_expired"
     BILLING_NOT_FOUND = "billing_not_found"
-    # Authenticated, but the body was not a valid inquiry.
-    INVALID_REQUEST = "invalid_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +132,11 @@ def decide(
     connection: Connection, payment_code: str, *, now: datetime, rules: InquiryRules
 ) -> Decision:
     """What to answer for ``payment_code`` at ``now`` (UTC), by the one payability rule."""
-    row = connection.execute(_LOOKUP, {"code": payment_code}).first()
+    return _decision(connection.execute(_LOOKUP, {"code": payment_code}).first(), now, rules)
+
+
+def _decision(row: Sequence[Any] | None, now: datetime, rules: InquiryRules) -> Decision:
+    """The decision for one row of ``_LOOKUP`` (None: no live bill has the code)."""
     if row is None:
         return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
     (bill_id, invoice, amount, due, state, info, footer, expires_at, number, policy_type,
@@ -160,33 +173,288 @@ class RequestIdReused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class InquiryReceived:
+    """What arrived: an authenticated request, before its body is read."""
+
+    received_at: datetime
+    client_id: str
+    request_id: str
+    request_timestamp: str
+    request_sha256: str
+    request_body: str
+    remote_addr: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryAsked:
+    """What a valid inquiry asks about, and the till's identifiers kept with the record."""
+
+    payment_code: str
+    inquiry_date: str
+    agent_id: str | None = None
+    agent_store_id: str | None = None
+    agent_trx_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The HTTP status and JSON body of an answer (the caller signs it)."""
+
+    http_status: int
+    response_body: str
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     """The answer to send: ours, or the one first sent for a repeated Request-Id."""
 
     http_status: int
     response_body: str
     replayed: bool
+    verdict: str
+
+
+# The verdict recorded for an authenticated request whose body is not a valid inquiry.
+INVALID_REQUEST = "invalid_request"
 
 
 def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def record(connection: Connection, entry: dict[str, Any]) -> Recorded:
-    """Insert one inquiry row, unless its Request-Id is already recorded.
+@contextmanager
+def inquiry_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction to decide and record an inquiry in, committed without waiting for the
+    disk: a crash may lose the last moments of inquiry records (what we answered), never a
+    payment, which commits in transactions of its own with the database's full durability.
 
-    ``entry`` holds the ``Inquiry`` columns. A repeated Request-Id with the same body returns the
-    first answer unchanged (no second row); with another body it raises ``RequestIdReused``.
-    Insert-first means the common case costs one statement, and two simultaneous copies of one
-    request cannot both be recorded: the database decides which one was first.
+    PostgreSQL: ``SET LOCAL synchronous_commit TO off``, for this transaction only.
+    SQLite (WAL): ``synchronous = NORMAL`` on the connection for this transaction, ``FULL``
+    again before the connection goes back to the pool; a later FULL commit (a payment) syncs
+    the log and with it every commit before it.
     """
-    if insert_unless_exists(connection, Inquiry.__table__, entry, ["client_id", "request_id"]):
-        return Recorded(entry["http_status"], entry["response_body"], replayed=False)
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+            yield connection
+            connection.commit()
+            return
+        raw = connection.connection.dbapi_connection  # outside any transaction yet
+        assert raw is not None
+        raw.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield connection
+            connection.commit()
+        finally:
+            connection.rollback()
+            try:
+                raw.execute("PRAGMA synchronous = FULL")
+            except Exception:
+                connection.invalidate()  # never back in the pool with NORMAL
+                raise
+
+
+def answer(
+    session: Session,
+    received: InquiryReceived,
+    asked: InquiryAsked,
+    *,
+    rules: InquiryRules,
+    respond: Callable[[str, Decision], Answered],
+) -> Recorded:
+    """Decide what ``asked.payment_code`` owes, build the answer with ``respond`` and record
+    both; a repeated Request-Id gets its first answer (``RequestIdReused`` if its body differs).
+
+    Committed here, on a connection of its own (``inquiry_transaction``), unless ``session``
+    is already in a transaction: a caller in the same process (tests, the CLI's simulator) may
+    hold SQLite's write lock, and the inquiry then joins its transaction and commits it."""
+    engine = _engine(session)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        return _answer_on_psycopg(engine, received, asked, rules=rules, respond=respond)
+
+    def work(connection: Connection) -> Recorded:
+        decision = decide(connection, asked.payment_code, now=received.received_at, rules=rules)
+        answered = respond(asked.payment_code, decision)
+        row = _columns(received) | _asked_columns(asked, decision)
+        return record(connection, row, answered, decision.verdict.value)
+
+    return _in_transaction(session, work)
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _in_transaction(session: Session, work: Callable[[Connection], Recorded]) -> Recorded:
+    if session.in_transaction():
+        try:
+            recorded = work(session.connection())
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+        return recorded
+    with inquiry_transaction(_engine(session)) as connection:
+        return work(connection)
+
+
+def _asked_columns(asked: InquiryAsked, decision: Decision) -> dict[str, object]:
+    return {
+        "payment_code": asked.payment_code,
+        "inquiry_date": asked.inquiry_date,
+        "agent_id": asked.agent_id,
+        "agent_store_id": asked.agent_store_id,
+        "agent_trx_id": asked.agent_trx_id,
+        "bill_id": decision.bill.bill_id if decision.bill else None,
+        "reason": decision.reason,
+    }
+
+
+# --- PostgreSQL + psycopg 3: the two hot statements prepared, on the driver's connection -----
+#
+# SQLAlchemy costs about 0.1 ms of CPU per statement here (bench/inquiry/analysis.md); the same
+# statements, compiled once by SQLAlchemy, run on the psycopg connection as prepared statements
+# (``prepare=True``). Everything else keeps to SQLAlchemy. tests/api and tests/services run
+# this path whenever TEST_DATABASE_URL is PostgreSQL.
+
+_INQUIRIES = cast(Table, Inquiry.__table__)
+_RECORD_COLUMNS = (
+    "received_at", "client_id", "request_id", "request_timestamp", "request_sha256",
+    "request_body", "remote_addr", "payment_code", "inquiry_date", "agent_id",
+    "agent_store_id", "agent_trx_id", "bill_id", "reason", "verdict", "http_status",
+    "response_body",
+)  # fmt: skip
+_FIRST_ANSWER_SQL = (
+    "SELECT request_sha256, http_status, response_body, verdict FROM inquiries"
+    " WHERE client_id = %(client_id)s AND request_id = %(request_id)s"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatements:
+    lookup: str
+    lookup_params: dict[str, Any]  # constants SQLAlchemy bound (the defaults' row id)
+    insert: str
+
+
+@cache
+def _driver_statements() -> _DriverStatements:
+    dialect = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+    lookup = _LOOKUP.compile(dialect=dialect)
+    table = _INQUIRIES
+    insert = (
+        postgresql.insert(table)
+        .on_conflict_do_nothing(index_elements=["client_id", "request_id"])
+        .returning(table.c.id)
+        .compile(dialect=dialect, column_keys=list(_RECORD_COLUMNS))
+    )
+    params = {k: v for k, v in lookup.params.items() if k != "code"}
+    return _DriverStatements(str(lookup), params, str(insert))
+
+
+def _answer_on_psycopg(
+    engine: Engine,
+    received: InquiryReceived,
+    asked: InquiryAsked,
+    *,
+    rules: InquiryRules,
+    respond: Callable[[str, Decision], Answered],
+) -> Recorded:
+    """``answer`` in one transaction on the psycopg connection: SET LOCAL synchronous_commit
+    off (as ``inquiry_transaction``), the prepared lookup and insert, commit."""
+    statements = _driver_statements()
+    with engine.connect() as connection:
+        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+        try:
+            with raw.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO off")
+                params = {**statements.lookup_params, "code": asked.payment_code}
+                cursor.execute(statements.lookup, params, prepare=True)
+                decision = _decision(cursor.fetchone(), received.received_at, rules)
+                answered = respond(asked.payment_code, decision)
+                verdict = decision.verdict.value
+                values = _columns(received) | _asked_columns(asked, decision)
+                values |= {
+                    "verdict": verdict,
+                    "http_status": answered.http_status,
+                    "response_body": answered.response_body,
+                }
+                cursor.execute(statements.insert, values, prepare=True)
+                if cursor.fetchone() is not None:
+                    recorded = Recorded(
+                        answered.http_status, answered.response_body, False, verdict
+                    )
+                else:
+                    cursor.execute(_FIRST_ANSWER_SQL, values, prepare=True)
+                    first = cursor.fetchone()
+                    assert first is not None
+                    if first[0] != received.request_sha256:
+                        raise RequestIdReused(received.request_id)
+                    recorded = Recorded(first[1], first[2], True, first[3])
+            raw.commit()
+        except psycopg.Error as exc:
+            # Raised as SQLAlchemy would: the callers' 503 handling knows its exceptions.
+            lost = raw.closed or raw.broken
+            if lost:
+                connection.invalidate(exc)
+            else:
+                raw.rollback()
+            raise DBAPIError.instance(
+                "inquiry", None, exc, psycopg.Error, connection_invalidated=lost
+            ) from exc
+        except BaseException:
+            raw.rollback()
+            raise
+    return recorded
+
+
+def record_invalid(
+    session: Session, received: InquiryReceived, answered: Answered, reason: str
+) -> Recorded:
+    """Record an authenticated request whose body is not a valid inquiry, and its 4xx."""
+    row = _columns(received) | {"reason": reason[:200]}
+    return _in_transaction(session, lambda c: record(c, row, answered, INVALID_REQUEST))
+
+
+def _columns(received: InquiryReceived) -> dict[str, object]:
+    return {
+        "received_at": received.received_at,
+        "client_id": received.client_id,
+        "request_id": received.request_id,
+        "request_timestamp": received.request_timestamp,
+        "request_sha256": received.request_sha256,
+        "request_body": received.request_body,
+        "remote_addr": received.remote_addr,
+    }
+
+
+def record(
+    connection: Connection, row: Mapping[str, object], answered: Answered, verdict: str
+) -> Recorded:
+    """Insert one inquiry row (``row`` holds the other ``Inquiry`` columns) with its answer and
+    verdict, unless its Request-Id is already recorded.
+
+    A repeated Request-Id with the same body returns the first answer unchanged (no second
+    row); with another body it raises ``RequestIdReused``. Insert-first means the common case
+    costs one statement, and two simultaneous copies of one request cannot both be recorded:
+    the database decides which one was first.
+    """
+    values = {
+        **row,
+        "verdict": verdict,
+        "http_status": answered.http_status,
+        "response_body": answered.response_body,
+    }
+    if insert_unless_exists(connection, _INQUIRIES, values, ["client_id", "request_id"]):
+        return Recorded(answered.http_status, answered.response_body, False, verdict)
     first = connection.execute(
-        select(Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body).where(
-            Inquiry.client_id == entry["client_id"], Inquiry.request_id == entry["request_id"]
+        select(
+            Inquiry.request_sha256, Inquiry.http_status, Inquiry.response_body, Inquiry.verdict
+        ).where(
+            Inquiry.client_id == values["client_id"], Inquiry.request_id == values["request_id"]
         )
     ).one()
-    if first.request_sha256 != entry["request_sha256"]:
-        raise RequestIdReused(entry["request_id"])
-    return Recorded(first.http_status, first.response_body, replayed=True)
+    if first.request_sha256 != values["request_sha256"]:
+        raise RequestIdReused(values["request_id"])
+    return Recorded(first.http_status, first.response_body, True, first.verdict)

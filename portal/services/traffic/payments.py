@@ -1,8 +1,10 @@
 """Turning DOKU's payment notifications into paid bills: exactly once, nothing lost.
 
 Every delivery is stored before it is processed (``store_delivery``, committed by the caller);
-processing (``process``) runs in a transaction of its own that locks the bill, so simultaneous
-deliveries of one payment on different processes or machines apply it once. The unique
+processing (``apply_report``, then ``record_result`` on the stored delivery) runs in a second
+transaction that locks the bill, so simultaneous deliveries of one payment on different
+processes or machines apply it once: two transactions per delivery
+(tests/api/test_transactions_per_request.py). The unique
 ``payments.bill_id`` is the last word if anything else went wrong.
 
 What does not fit is never applied silently and never dropped: it becomes a
@@ -15,8 +17,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, select, update
 
 from portal.models import (
     Bill,
@@ -104,23 +107,26 @@ def record_result(
     response_body: str,
     verdict: str | None = None,
 ) -> None:
-    """Write what became of a stored delivery onto it."""
-    notification = session.get(ReceivedNotification, notification_id)
-    assert notification is not None
+    """Write what became of a stored delivery onto it (one UPDATE, no read of the row)."""
+    values: dict[str, object] = {
+        "outcome": result.outcome.value,
+        "payment_id": result.payment_id,
+        "exception_id": result.exception_id,
+        "error": None,
+        "processed_at": now,
+        "http_status": http_status,
+        "response_body": response_body,
+    }
     if verdict is not None:
-        notification.verdict = verdict
+        values["verdict"] = verdict
     if report is not None:
-        notification.transaction_status = report.status[:32]
-        notification.payment_code = report.payment_code
-        notification.invoice_number = report.invoice_number
-        notification.amount = report.amount
-    notification.outcome = result.outcome.value
-    notification.payment_id = result.payment_id
-    notification.exception_id = result.exception_id
-    notification.error = None
-    notification.processed_at = now
-    notification.http_status = http_status
-    notification.response_body = response_body
+        values.update(
+            transaction_status=report.status[:32],
+            payment_code=report.payment_code,
+            invoice_number=report.invoice_number,
+            amount=report.amount,
+        )
+    _update_delivery(session, notification_id, values)
 
 
 def record_error(
@@ -133,13 +139,30 @@ def record_error(
     response_body: str,
 ) -> None:
     """Processing failed and was rolled back: keep the delivery, with what went wrong."""
-    notification = session.get(ReceivedNotification, notification_id)
-    assert notification is not None
-    notification.outcome = Outcome.ERROR.value
-    notification.error = error[:4000]
-    notification.processed_at = now
-    notification.http_status = http_status
-    notification.response_body = response_body
+    _update_delivery(
+        session,
+        notification_id,
+        {
+            "outcome": Outcome.ERROR.value,
+            "error": error[:4000],
+            "processed_at": now,
+            "http_status": http_status,
+            "response_body": response_body,
+        },
+    )
+
+
+def _update_delivery(session: Session, notification_id: int, values: dict[str, object]) -> None:
+    updated = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(ReceivedNotification)
+            .where(ReceivedNotification.id == notification_id)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    assert updated.rowcount == 1, f"no stored delivery {notification_id}"
 
 
 def file_case(
@@ -175,7 +198,8 @@ def file_case(
             paid_at=report.paid_at,
             agent_store_id=report.agent_store_id,
         )
-    new_id = insert_unless_exists(session, PaymentException.__table__, values, ["fingerprint"])
+    table = cast(Table, PaymentException.__table__)
+    new_id = insert_unless_exists(session, table, values, ["fingerprint"])
     if new_id is not None:
         return new_id
     existing: int = session.execute(
