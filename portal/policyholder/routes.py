@@ -32,7 +32,6 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response as BaseResponse
 
 from portal import login_throttle
 from portal.extensions import db, limiter
@@ -64,14 +63,13 @@ from portal.services.billing.money import format_rupiah
 from portal.services.billing.payment_codes import code_groups
 from portal.services.contact import InsurerContact, insurer_contact
 from portal.services.traffic.inquiries import InquiryRules
-from portal.web import LANGUAGE_COOKIE, audit_login, link_settings, safe_next
+from portal.web import LANGUAGE_COOKIE, audit_login, link_settings, remember_language, safe_next
 
 if TYPE_CHECKING:
     from portal.services.billing import pdf
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -208,18 +206,6 @@ def _account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()[:128]
 
 
-def _remember_language(response: BaseResponse, language: str) -> BaseResponse:
-    response.set_cookie(
-        LANGUAGE_COOKIE,
-        language,
-        max_age=LANGUAGE_COOKIE_MAX_AGE,
-        secure=bool(current_app.config["FORCE_HTTPS"]),
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Only failed attempts count, per address and per address and account
@@ -245,7 +231,7 @@ def login() -> Any:
             db.session.commit()
             login_user(holder, remember=bool(form.remember.data))
             response = redirect(safe_next(request.args.get("next")) or url_for(".dashboard"))
-            return _remember_language(response, holder.language or _language())
+            return remember_language(response, holder.language or _language())
         _audit_login(LoginEvent.LOGIN_FAILED, form.email.data or "", None)
         db.session.commit()
         left = login_throttle.count_failure("policyholder", form.email.data or "")
@@ -367,7 +353,7 @@ def language() -> Any:
         holder.language = chosen
         db.session.commit()
     response = redirect(safe_next(form.next.data) or url_for(".dashboard"))
-    return _remember_language(response, chosen)
+    return remember_language(response, chosen)
 
 
 # --- what is owed, and what was paid ------------------------------------------------------
