@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from flask import Flask, g, request_started
-from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -41,11 +40,11 @@ BASE_CONFIG: dict[str, Any] = {
 def _fresh_request_globals(sender: Flask, **_: Any) -> None:
     """Each request starts with an empty ``g``, as in production.
 
-    While a test holds an app context (the ``session`` fixture), Flask runs the test client's
-    requests in that context, so without this they would share its ``g``, where Flask-Login
-    keeps the user and Flask-WTF the CSRF token: the cookies would no longer decide who is
-    logged in. The database session stays shared on purpose: a test sees what a request
-    wrote, and on SQLite nothing waits for a lock the test itself holds.
+    While a test holds an app context (pytest-flask's, or the ``session`` fixture's), Flask
+    runs the test client's requests in that context, so without this they would share its
+    ``g``, where Flask-Login keeps the user and Flask-WTF the CSRF token: the cookies would no
+    longer decide who is logged in. The database session stays shared on purpose: a test sees
+    what a request wrote, and on SQLite nothing waits for a lock the test itself holds.
     """
     for name in list(vars(g)):
         delattr(g, name)
@@ -131,10 +130,10 @@ def _migrated_app(make_app: Any) -> Flask:
 def app(_migrated_app: Flask) -> Iterator[Flask]:
     """The session's app, emptied after each test.
 
-    No request context stays pushed during a test (the suite does not use pytest-flask, which
-    pushes one for the whole test), and every request of the test client starts with a fresh
-    ``g`` (``_fresh_request_globals``), so the cookies decide who is logged in, for every app
-    the tests build. Code a test runs outside a request asks for ``session`` (an app context).
+    pytest-flask gives the ``client`` fixture and keeps a test request context of this app
+    pushed during every test that uses it (``url_for`` works in tests). Every request of a test
+    client still starts with a fresh ``g`` (``_fresh_request_globals``), so the cookies decide
+    who is logged in, for every app the tests build.
     """
     yield _migrated_app
     with _migrated_app.app_context():
@@ -142,11 +141,6 @@ def app(_migrated_app: Flask) -> Iterator[Flask]:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
