@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from portal.extensions import limiter
 from tests.live import ROOT, gunicorn, job_consumer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -105,3 +106,19 @@ def axe_violations(page: Any) -> list[str]:
         for node in violation["nodes"]:
             found.append(f"{violation['id']}: {' '.join(map(str, node['target']))}")
     return found
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> None:
+    """Each browser test starts with no login attempts counted in this process."""
+    limiter.reset()
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Errors the page logs, such as a blocked inline script or style (CSP)."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    return errors

@@ -22,7 +22,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.extensions import limiter
 from portal.models import (
     AuditEntry,
     Bill,
@@ -59,11 +58,6 @@ def _axe() -> Any:
 
         _AXE = Axe()
     return _AXE
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    limiter.reset()
 
 
 def _arrange(session: Session, client: FlaskClient) -> None:

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.extensions import limiter
 from portal.models import Bill, BillState, PaymentException, StaffRole
 from portal.services.billing.imports import HEADER
 from tests.admin.conftest import PASSWORD, make_staff
@@ -28,21 +27,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    limiter.reset()
-
-
-@pytest.fixture
-def console_errors(page: Any) -> list[str]:
-    """Errors the page logs, such as a blocked inline script or style (CSP)."""
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    return errors
 
 
 def log_in(page: Any, live_url: str, email: str) -> None:

@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.extensions import limiter
 from portal.models import Payment, StaffRole
 from tests.admin.conftest import PASSWORD, make_staff
 from tests.e2e.conftest import screenshot
@@ -31,21 +30,6 @@ pytestmark = pytest.mark.live
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    limiter.reset()
-
-
-@pytest.fixture
-def console_errors(page: Any) -> list[str]:
-    """Errors the page logs, such as a blocked inline script or style (CSP)."""
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    return errors
 
 
 def _log_in(page: Any, live_url: str, email: str, size: dict[str, int]) -> None:

@@ -18,16 +18,6 @@ from tests.factories import live_code, make_bill
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture
-def console_errors(page: Any) -> list[str]:
-    """Errors the page logs, such as a blocked inline script or style (CSP)."""
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    return errors
-
-
 def test_staff_find_a_bill_change_by_invoice_and_see_only_the_changed_field(
     page: Any, live_url: str, session: Session, console_errors: list[str]
 ) -> None:

@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.extensions import limiter
 from portal.models import PaymentException, StaffRole
 from portal.services.billing.payment_codes import WIB
 from tests.admin.conftest import make_staff
@@ -21,11 +20,6 @@ from tests.e2e.test_admin_browser import log_in
 from tests.factories import make_bill, notification_body_for, notify
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits() -> None:
-    limiter.reset()
 
 
 def test_the_reconciliation_shows_money_held_in_an_exception_after_it_is_resolved(

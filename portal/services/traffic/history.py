@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVarTuple
@@ -211,84 +212,75 @@ def notifications(
 # The same lists as files (services/reporting/spreadsheets): every matching row, newest first.
 
 EXPORT_LIMIT = 100_000
+Cell = str | int | None
 
 
 def _wib_text(moment: datetime | None) -> str | None:
     return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S") if moment else None
 
 
+def _cells(line: Any, columns: Sequence[tuple[str, Callable[[Any], Cell]]]) -> list[Cell]:
+    return [value(line) for _, value in columns]
+
+
+def _export(
+    session: Session,
+    title: str,
+    statement: Select[*_Ts],
+    to_line: Callable[..., Any],
+    columns: Sequence[tuple[str, Callable[[Any], Cell]]],
+) -> Table:
+    """Every matching row (at most EXPORT_LIMIT), one column per (header, value) pair."""
+    rows = [
+        _cells(to_line(*row), columns)
+        for row in session.execute(statement.limit(EXPORT_LIMIT).execution_options(yield_per=1000))
+    ]
+    return Table(title, tuple(header for header, _ in columns), rows)
+
+
+_INQUIRY_COLUMNS: tuple[tuple[str, Callable[[Any], Cell]], ...] = (
+    ("received_at_wib", lambda line: _wib_text(line.inquiry.received_at)),
+    ("payment_code", lambda line: line.inquiry.payment_code),
+    ("invoice_number", lambda line: line.invoice_number),
+    ("amount", lambda line: line.amount),
+    ("chain", lambda line: line.chain),
+    ("agent_store_id", lambda line: line.inquiry.agent_store_id),
+    ("verdict", lambda line: line.inquiry.verdict),
+    ("reason", lambda line: line.reason),
+    ("http_status", lambda line: line.inquiry.http_status),
+    ("request_id", lambda line: line.inquiry.request_id),
+)
+
+_NOTIFICATION_COLUMNS: tuple[tuple[str, Callable[[Any], Cell]], ...] = (
+    ("received_at_wib", lambda line: _wib_text(line.notification.received_at)),
+    ("payment_code", lambda line: line.notification.payment_code),
+    ("invoice_number", lambda line: line.notification.invoice_number),
+    ("amount", lambda line: line.notification.amount),
+    ("chain", lambda line: line.chain),
+    ("transaction_status", lambda line: line.notification.transaction_status),
+    ("verdict", lambda line: line.notification.verdict),
+    ("outcome", lambda line: line.notification.outcome),
+    ("exception_kind", lambda line: line.exception_kind),
+    ("reason", lambda line: line.reason),
+    ("http_status", lambda line: line.notification.http_status),
+    ("request_id", lambda line: line.notification.request_id),
+)
+
+
 def inquiry_table(session: Session, filters: TrafficFilter) -> Table:
-    statement = _inquiry_statement(filters).limit(EXPORT_LIMIT)
-    rows: list[list[str | int | None]] = []
-    for row in session.execute(statement.execution_options(yield_per=1000)):
-        line = _inquiry_line(*row)
-        item = line.inquiry
-        rows.append(
-            [
-                _wib_text(item.received_at),
-                item.payment_code,
-                line.invoice_number,
-                line.amount,
-                line.chain,
-                item.agent_store_id,
-                item.verdict,
-                line.reason,
-                item.http_status,
-                item.request_id,
-            ]
-        )
-    header = (
-        "received_at_wib",
-        "payment_code",
-        "invoice_number",
-        "amount",
-        "chain",
-        "agent_store_id",
-        "verdict",
-        "reason",
-        "http_status",
-        "request_id",
+    return _export(
+        session, "Inquiries", _inquiry_statement(filters), _inquiry_line, _INQUIRY_COLUMNS
     )
-    return Table("Inquiries", header, rows)
 
 
 def notification_table(session: Session, filters: TrafficFilter) -> Table:
-    statement = _notification_statement(filters).limit(EXPORT_LIMIT)
-    rows: list[list[str | int | None]] = []
-    for row in session.execute(statement.execution_options(yield_per=1000)):
-        line = _notification_line(*row)
-        item = line.notification
-        rows.append(
-            [
-                _wib_text(item.received_at),
-                item.payment_code,
-                item.invoice_number,
-                item.amount,
-                line.chain,
-                item.transaction_status,
-                item.verdict,
-                item.outcome,
-                line.exception_kind,
-                line.reason,
-                item.http_status,
-                item.request_id,
-            ]
-        )
-    header = (
-        "received_at_wib",
-        "payment_code",
-        "invoice_number",
-        "amount",
-        "chain",
-        "transaction_status",
-        "verdict",
-        "outcome",
-        "exception_kind",
-        "reason",
-        "http_status",
-        "request_id",
+    return _export(
+        session,
+        "Notifications",
+        _notification_statement(filters),
+        _notification_line,
+        _NOTIFICATION_COLUMNS,
     )
-    return Table("Notifications", header, rows)
 
 
 def inquiry_verdicts(session: Session) -> list[str]:
