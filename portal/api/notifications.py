@@ -101,7 +101,7 @@ def notification() -> Response:
     auth, body, now = verified.auth, verified.body, verified.received_at
     target = api_settings().notification_target
     sha = body_sha256(body)
-    delivery = payments.store_delivery(
+    delivery_id = payments.store_delivery(
         db.session,
         received_at=now,
         remote_addr=request.remote_addr,
@@ -114,7 +114,6 @@ def notification() -> Response:
         verdict="authenticated",
     )
     db.session.commit()  # kept, whatever happens next
-    delivery_id = delivery.id
 
     try:
         message = parse_notification(body)

@@ -522,7 +522,7 @@ def test_fingerprints_keep_their_value_across_releases(session: Session) -> None
 # What becomes of a delivery is written onto it.
 
 
-def _delivery(session: Session) -> ReceivedNotification:
+def _delivery(session: Session) -> int:
     return payments.store_delivery(
         session,
         received_at=NOW,
@@ -542,15 +542,15 @@ def test_the_outcome_of_a_delivery_is_written_onto_it(session: Session) -> None:
     report = report_for(bill, status="S" * 40)
     result = Result(Outcome.EXCEPTION, "unknown_status: ...", exception_id=None, payment_id=None)
     payments.record_error(
-        session, delivery.id, "boom", now=NOW, http_status=500, response_body="{}"
+        session, delivery, "boom", now=NOW, http_status=500, response_body="{}"
     )
     payments.record_result(
-        session, delivery.id, result, report, now=NOW + timedelta(seconds=1), http_status=200,
+        session, delivery, result, report, now=NOW + timedelta(seconds=1), http_status=200,
         response_body='{"status":"exception"}', verdict="checked",
     )  # fmt: skip
     session.flush()
     session.expire_all()
-    stored = session.get(ReceivedNotification, delivery.id)
+    stored = session.get(ReceivedNotification, delivery)
     assert stored is not None
     assert stored.verdict == "checked"
     assert stored.transaction_status == "S" * 32
@@ -568,12 +568,12 @@ def test_the_outcome_of_a_delivery_is_written_onto_it(session: Session) -> None:
 def test_a_delivery_without_a_report_keeps_its_verdict(session: Session) -> None:
     delivery = _delivery(session)
     payments.record_result(
-        session, delivery.id, Result(Outcome.INVALID, "bad"), None, now=NOW, http_status=400,
+        session, delivery, Result(Outcome.INVALID, "bad"), None, now=NOW, http_status=400,
         response_body="{}",
     )  # fmt: skip
     session.flush()
     session.expire_all()
-    stored = session.get(ReceivedNotification, delivery.id)
+    stored = session.get(ReceivedNotification, delivery)
     assert stored is not None
     assert (stored.verdict, stored.outcome, stored.payment_code) == (
         "authenticated",
@@ -587,11 +587,11 @@ def test_a_failed_processing_is_written_onto_the_delivery_with_its_error_cut_sho
 ) -> None:
     delivery = _delivery(session)
     payments.record_error(
-        session, delivery.id, "x" * 5000, now=NOW, http_status=500, response_body='{"e":1}'
+        session, delivery, "x" * 5000, now=NOW, http_status=500, response_body='{"e":1}'
     )
     session.flush()
     session.expire_all()
-    stored = session.get(ReceivedNotification, delivery.id)
+    stored = session.get(ReceivedNotification, delivery)
     assert stored is not None
     assert (stored.outcome, stored.error, stored.processed_at) == ("error", "x" * 4000, NOW)
     assert (stored.http_status, stored.response_body) == (500, '{"e":1}')

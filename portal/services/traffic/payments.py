@@ -17,9 +17,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Protocol, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from portal.models import (
     Bill,
@@ -88,12 +90,14 @@ class Result:
     unknown_code: bool = False
 
 
-def store_delivery(session: Session, **columns: object) -> ReceivedNotification:
-    """Keep a delivery as received. The caller commits before processing it."""
-    notification = ReceivedNotification(**columns)
-    session.add(notification)
-    session.flush()
-    return notification
+_DELIVERIES = cast(Table, ReceivedNotification.__table__)
+
+
+def store_delivery(session: Session, **columns: object) -> int:
+    """Keep a delivery as received and return its id (one INSERT ... RETURNING, no ORM object
+    to refresh after the commit). The caller commits before processing it."""
+    stored: int = session.connection().execute(_STORE_DELIVERY, columns).scalar_one()
+    return stored
 
 
 def record_result(
@@ -153,16 +157,22 @@ def record_error(
 
 
 def _update_delivery(session: Session, notification_id: int, values: dict[str, object]) -> None:
-    updated = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(ReceivedNotification)
-            .where(ReceivedNotification.id == notification_id)
-            .values(values)
-            .execution_options(synchronize_session=False)
-        ),
-    )
+    updated = session.connection().execute(_UPDATE_DELIVERY, {**values, "_id": notification_id})
     assert updated.rowcount == 1, f"no stored delivery {notification_id}"
+
+
+# Built once; the columns set are those of the parameters given.
+_UPDATE_DELIVERY = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("_id"))
+_STORE_DELIVERY = insert(_DELIVERIES).returning(_DELIVERIES.c.id)
+_OTHER_BODY_UNDER_REQUEST_ID = (
+    select(_DELIVERIES.c.body_sha256)
+    .where(
+        _DELIVERIES.c.request_id == bindparam("request_id"),
+        _DELIVERIES.c.verdict == "authenticated",
+        _DELIVERIES.c.body_sha256 != bindparam("body_sha256"),
+    )
+    .limit(1)
+)
 
 
 def file_case(
@@ -245,18 +255,16 @@ def apply_report(
 
     Used for notifications and for reconciliation alike, so there is one set of rules.
     """
-    code = session.execute(
-        select(PaymentCode).where(PaymentCode.code == report.payment_code)
-    ).scalar_one_or_none()
+    # Rows, not ORM objects, on the session's connection: this runs for every notification.
+    connection = session.connection()
+    code = connection.execute(_CODE, {"code": report.payment_code}).first()
     if code is None:
         return exception_result(
             session, ExceptionKind.UNKNOWN_CODE, report,
             f"no bill has payment code {report.payment_code}", now=now, unknown_code=True,
         )  # fmt: skip
     # Lock the bill: simultaneous deliveries of one payment queue here, one after the other.
-    bill = session.execute(
-        select(Bill).where(Bill.id == code.bill_id).with_for_update()
-    ).scalar_one()
+    bill = connection.execute(_LOCKED_BILL, {"bill_id": code.bill_id}).one()
     if report.status == "FAILED":
         return exception_result(
             session, ExceptionKind.FAILED_PAYMENT, report,
@@ -268,9 +276,8 @@ def apply_report(
             f"transaction status {report.status!r} is neither SUCCESS nor FAILED",
             now=now, bill_id=bill.id,
         )  # fmt: skip
-    existing = session.execute(
-        select(Payment).where(Payment.bill_id == bill.id)
-    ).scalar_one_or_none()
+    # Read after the lock: a payment committed by the delivery we waited for is seen here.
+    existing = connection.execute(_PAYMENT_OF_BILL, {"bill_id": bill.id}).first()
     if existing is not None:
         if same_payment(existing, report):
             return Result(Outcome.DUPLICATE, "payment already recorded", payment_id=existing.id)
@@ -304,39 +311,91 @@ def apply_report(
             now=now, bill_id=bill.id,
         )  # fmt: skip
     late = report.paid_at > code.expires_at
-    payment = Payment(
-        bill_id=bill.id,
-        amount=report.amount,
-        paid_at=report.paid_at,
-        recorded_at=now,
-        payment_code=code.code,
-        request_id=report.request_id,
-        original_request_id=report.original_request_id,
-        agent_id=report.agent_id,
-        agent_store_id=report.agent_store_id,
-        agent_trx_id=report.agent_trx_id,
-        source=source.value,
-        late=late,
-        fingerprint=report.fingerprint,
-    )
-    session.add(payment)
-    bill.state = BillState.PAID
-    session.flush()
+    payment_id: int = connection.execute(
+        _NEW_PAYMENT,
+        {
+            "bill_id": bill.id,
+            "amount": report.amount,
+            "paid_at": report.paid_at,
+            "recorded_at": now,
+            "payment_code": code.code,
+            "request_id": report.request_id,
+            "original_request_id": report.original_request_id,
+            "agent_id": report.agent_id,
+            "agent_store_id": report.agent_store_id,
+            "agent_trx_id": report.agent_trx_id,
+            "source": source.value,
+            "late": late,
+            "fingerprint": report.fingerprint,
+        },
+    ).scalar_one()
+    _mark_paid(session, connection, bill.id)
     if late:
         exception_id = file_case(
             session, ExceptionKind.LATE_PAYMENT, report,
             detail=f"paid at {report.paid_at:%Y-%m-%dT%H:%M:%SZ}, after the code expired at "
             f"{code.expires_at:%Y-%m-%dT%H:%M:%SZ}; accepted and marked paid",
-            fingerprint=report.fingerprint, bill_id=bill.id, payment_id=payment.id, now=now,
+            fingerprint=report.fingerprint, bill_id=bill.id, payment_id=payment_id, now=now,
         )  # fmt: skip
         return Result(
-            Outcome.APPLIED, "payment applied (late)", payment_id=payment.id,
+            Outcome.APPLIED, "payment applied (late)", payment_id=payment_id,
             exception_id=exception_id, exception_kind=ExceptionKind.LATE_PAYMENT,
         )  # fmt: skip
-    return Result(Outcome.APPLIED, "payment applied", payment_id=payment.id)
+    return Result(Outcome.APPLIED, "payment applied", payment_id=payment_id)
 
 
-def same_payment(existing: Payment, report: PaymentReport) -> bool:
+# The statements ``apply_report`` runs, built once (Core tables: rows, not objects).
+_codes = cast(Table, PaymentCode.__table__)
+_bills = cast(Table, Bill.__table__)
+_payments = cast(Table, Payment.__table__)
+_CODE = select(_codes.c.code, _codes.c.bill_id, _codes.c.retired_at, _codes.c.expires_at).where(
+    _codes.c.code == bindparam("code")
+)
+_LOCKED_BILL = (
+    select(_bills.c.id, _bills.c.invoice_number, _bills.c.amount, _bills.c.state)
+    .where(_bills.c.id == bindparam("bill_id"))
+    .with_for_update()
+)
+_PAYMENT_OF_BILL = select(
+    _payments.c.id, _payments.c.fingerprint, _payments.c.amount, _payments.c.paid_at,
+    _payments.c.original_request_id, _payments.c.agent_trx_id, _payments.c.agent_store_id,
+    _payments.c.agent_id,
+).where(_payments.c.bill_id == bindparam("bill_id"))  # fmt: skip
+_NEW_PAYMENT = insert(_payments).returning(_payments.c.id)
+_MARK_PAID = (
+    update(_bills).where(_bills.c.id == bindparam("bill_id")).values(state=BillState.PAID.value)
+)
+
+
+def _mark_paid(session: Session, connection: Connection, bill_id: int) -> None:
+    """The bill is paid: one UPDATE; a copy of the bill the session already holds says so too
+    (the reconciliation and the tests read it back through the ORM)."""
+    connection.execute(_MARK_PAID, {"bill_id": bill_id})
+    held = session.identity_map.get(identity_key(Bill, bill_id))
+    if held is not None:
+        set_committed_value(held, "state", BillState.PAID.value)
+
+
+class PaymentFacts(Protocol):
+    """What ``same_payment`` compares of a recorded payment (a ``Payment`` or a row)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def paid_at(self) -> datetime: ...
+    @property
+    def original_request_id(self) -> str | None: ...
+    @property
+    def agent_trx_id(self) -> str | None: ...
+    @property
+    def agent_store_id(self) -> str | None: ...
+    @property
+    def agent_id(self) -> str | None: ...
+
+
+def same_payment(existing: PaymentFacts, report: PaymentReport) -> bool:
     """Whether ``report`` describes the payment already recorded, however it reached us.
 
     A notification and DOKU's Check Status answer describe one payment with different detail
@@ -358,13 +417,11 @@ def same_payment(existing: Payment, report: PaymentReport) -> bool:
 
 def request_id_reused(session: Session, request_id: str, body_sha256: str) -> bool:
     """Whether an earlier authenticated delivery had this Request-Id and another body."""
-    earlier = session.execute(
-        select(ReceivedNotification.body_sha256)
-        .where(
-            ReceivedNotification.request_id == request_id,
-            ReceivedNotification.verdict == "authenticated",
-            ReceivedNotification.body_sha256 != body_sha256,
+    earlier = (
+        session.connection()
+        .execute(
+            _OTHER_BODY_UNDER_REQUEST_ID, {"request_id": request_id, "body_sha256": body_sha256}
         )
-        .limit(1)
-    ).first()
+        .first()
+    )
     return earlier is not None
