@@ -29,6 +29,7 @@ from portal.services.traffic.inquiries import (
     decide,
     inquiry_transaction,
     record,
+    record_engine,
 )
 from tests.factories import make_bill
 
@@ -319,3 +320,25 @@ def test_answer_decides_records_once_and_replays_the_first_answer(
         "ALFAMART",
         calls[0].bill.bill_id,
     )
+
+
+def test_on_postgresql_the_inquiry_records_on_autocommit_connections_that_do_not_wait_for_the_disk(
+    app: Flask, database_kind: str
+) -> None:
+    """Two round trips per inquiry: its engine's connections are in autocommit with
+    ``synchronous_commit=off`` from the moment they open; the app's engine, which payments use,
+    keeps full durability; disposing the app's engine disposes the inquiry's too."""
+    if database_kind != "postgresql":
+        pytest.skip("the inquiry's own engine exists on PostgreSQL (psycopg) only")
+    with app.app_context():
+        engine = db.engine
+        fast = record_engine(engine)
+        assert record_engine(engine) is fast  # one per engine
+        with fast.connect() as connection:
+            assert _durability(connection) == "off"
+            assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        with engine.connect() as connection:
+            assert _durability(connection) == "on"
+        assert fast.pool.checkedin() == 1
+        engine.dispose()
+        assert fast.pool.checkedin() == 0

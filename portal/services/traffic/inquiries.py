@@ -1,9 +1,10 @@
 """Answering "what does payment code X owe?" and keeping a record of every answer.
 
 This is the hot path of the DOKU inquiry: one indexed query to decide, one insert to record,
-in SQLAlchemy Core on a plain connection, so the request pays for no ORM unit-of-work, in one
-transaction whose commit does not wait for the disk (``inquiry_transaction``): the record says
-what we answered and is not money. Payments never share that setting.
+with no ORM unit-of-work, committed without waiting for the disk: the record says what we
+answered and is not money. Payments never share that setting. On PostgreSQL (psycopg) the two
+statements are prepared, on autocommit connections of their own (``record_engine``); elsewhere
+they are SQLAlchemy Core in one transaction (``inquiry_transaction``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 import psycopg
-from sqlalchemy import Connection, Engine, Table, bindparam, select
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DBAPIError
@@ -361,14 +363,16 @@ def _answer_on_psycopg(
     rules: InquiryRules,
     respond: Callable[[str, Decision], Answered],
 ) -> Recorded:
-    """``answer`` in one transaction on the psycopg connection: SET LOCAL synchronous_commit
-    off (as ``inquiry_transaction``), the prepared lookup and insert, commit."""
+    """``answer`` as two prepared statements on a connection of ``record_engine(engine)``:
+    the lookup, then the insert, each its own autocommit transaction, so the inquiry costs two
+    round trips to PostgreSQL (no BEGIN, SET or COMMIT). The lookup is one read and the insert
+    is atomic by itself (``ON CONFLICT DO NOTHING``): a transaction around them would add
+    nothing."""
     statements = _driver_statements()
-    with engine.connect() as connection:
+    with record_engine(engine).connect() as connection:
         raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
         try:
             with raw.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO off")
                 params = {**statements.lookup_params, "code": asked.payment_code}
                 cursor.execute(statements.lookup, params, prepare=True)
                 decision = _decision(cursor.fetchone(), received.received_at, rules)
@@ -382,31 +386,49 @@ def _answer_on_psycopg(
                 }
                 cursor.execute(statements.insert, values, prepare=True)
                 if cursor.fetchone() is not None:
-                    recorded = Recorded(
-                        answered.http_status, answered.response_body, False, verdict
-                    )
-                else:
-                    cursor.execute(_FIRST_ANSWER_SQL, values, prepare=True)
-                    first = cursor.fetchone()
-                    assert first is not None
-                    if first[0] != received.request_sha256:
-                        raise RequestIdReused(received.request_id)
-                    recorded = Recorded(first[1], first[2], True, first[3])
-            raw.commit()
+                    return Recorded(answered.http_status, answered.response_body, False, verdict)
+                cursor.execute(_FIRST_ANSWER_SQL, values, prepare=True)
+                first = cursor.fetchone()
         except psycopg.Error as exc:
             # Raised as SQLAlchemy would: the callers' 503 handling knows its exceptions.
             lost = raw.closed or raw.broken
             if lost:
                 connection.invalidate(exc)
-            else:
-                raw.rollback()
             raise DBAPIError.instance(
                 "inquiry", None, exc, psycopg.Error, connection_invalidated=lost
             ) from exc
-        except BaseException:
-            raw.rollback()
-            raise
-    return recorded
+    assert first is not None
+    if first[0] != received.request_sha256:
+        raise RequestIdReused(received.request_id)
+    return Recorded(first[1], first[2], True, first[3])
+
+
+# PostgreSQL: the inquiry's own engine beside the app's, made once per engine (per process).
+_RECORD_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_NOT_WAITING_FOR_THE_DISK = "-c synchronous_commit=off"
+
+
+def record_engine(engine: Engine) -> Engine:
+    """An engine on ``engine``'s database whose connections are in autocommit and commit
+    without waiting for the disk (``synchronous_commit=off``, set once when each connection
+    opens, so it costs no round trip per inquiry). Only the inquiry uses it: payments and
+    everything else keep ``engine`` and the database's full durability. Disposed with
+    ``engine``."""
+    derived = _RECORD_ENGINES.get(engine)
+    if derived is None:
+        url = engine.url
+        given = url.query.get("options")
+        options = " ".join([*([given] if isinstance(given, str) else given or ()),
+                            _NOT_WAITING_FOR_THE_DISK])  # fmt: skip
+        derived = create_engine(
+            url.update_query_dict({"options": options}),
+            isolation_level="AUTOCOMMIT",
+            pool_size=2,  # a sync worker answers one inquiry at a time
+            max_overflow=8,
+        )
+        event.listen(engine, "engine_disposed", lambda _engine: derived.dispose())
+        _RECORD_ENGINES[engine] = derived
+    return derived
 
 
 def record_invalid(
