@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, g, has_app_context, request
+from flask import Flask, Request, Response, current_app, g, has_app_context, request
+from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -34,6 +35,7 @@ def create_doku_app(portal: Flask) -> Flask:
 
     app = Flask("portal", instance_path=portal.instance_path, static_folder=None)
     app.config = portal.config  # one configuration: what tests or the CLI change, both see
+    app.session_interface = NoSession()  # DOKU sends no cookies; the pages' SECRET_KEY is here
     app.extensions["doku_api"] = portal.extensions["doku_api"]
     share_database(portal, app)
     register_request_ids(app)
@@ -45,6 +47,18 @@ def create_doku_app(portal: Flask) -> Flask:
 
     app.register_error_handler(OperationalError, database_unavailable)
     return app
+
+
+class NoSession(SessionInterface):
+    """No cookie session for DOKU's calls: Flask's own interface would build a signing
+    serializer for every request only to find no cookie (the config holds the pages'
+    ``SECRET_KEY``). ``session`` is Flask's read-only null session; nothing is ever saved."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def share_database(portal: Flask, app: Flask) -> None:

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import pytest
 from flask import Flask
+from flask import session as flask_session
+from flask.sessions import NullSession
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -90,3 +92,12 @@ def test_a_connection_lost_in_the_prepared_inquiry_is_a_503_and_the_pool_recover
     assert response.get_json()["error"]["code"] == "unavailable"
     monkeypatch.setattr(inquiries, "_driver_statements", lambda: real)
     assert inquire(client, code).status_code == 200
+
+
+def test_the_doku_app_opens_no_cookie_session_even_with_the_pages_secret_key(app: Flask) -> None:
+    doku = _doku_app(app)
+    assert doku.config["SECRET_KEY"]
+    with doku.test_request_context(
+        "/doku/inquiry", method="POST", headers={"Cookie": "session=eyJ4IjoxfQ.x.y"}
+    ):
+        assert isinstance(flask_session._get_current_object(), NullSession)  # type: ignore[attr-defined]
