@@ -1,17 +1,16 @@
 """Answering "what does payment code X owe?" and keeping a record of every answer.
 
 This is the hot path of the DOKU inquiry: one indexed query to decide, one insert to record,
-with no ORM unit-of-work, committed without waiting for the disk: the record says what we
-answered and is not money. Payments never share that setting. On PostgreSQL (psycopg) the two
-statements are prepared, on autocommit connections of their own (``record_engine``); elsewhere
-they are SQLAlchemy Core in one transaction (``inquiry_transaction``).
+with no ORM unit-of-work, each committed by itself on connections of the inquiry's own that do
+not wait for the disk (``record_engine``): the record says what we answered and is not money.
+Payments never share that setting. On PostgreSQL (psycopg) the two statements are prepared, on
+the driver's connection.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -224,38 +223,6 @@ def body_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-@contextmanager
-def inquiry_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction to decide and record an inquiry in, committed without waiting for the
-    disk: a crash may lose the last moments of inquiry records (what we answered), never a
-    payment, which commits in transactions of its own with the database's full durability.
-
-    PostgreSQL: ``SET LOCAL synchronous_commit TO off``, for this transaction only.
-    SQLite (WAL): ``synchronous = NORMAL`` on the connection for this transaction, ``FULL``
-    again before the connection goes back to the pool; a later FULL commit (a payment) syncs
-    the log and with it every commit before it.
-    """
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
-            yield connection
-            connection.commit()
-            return
-        raw = connection.connection.dbapi_connection  # outside any transaction yet
-        assert raw is not None
-        raw.execute("PRAGMA synchronous = NORMAL")
-        try:
-            yield connection
-            connection.commit()
-        finally:
-            connection.rollback()
-            try:
-                raw.execute("PRAGMA synchronous = FULL")
-            except Exception:
-                connection.invalidate()  # never back in the pool with NORMAL
-                raise
-
-
 def answer(
     session: Session,
     received: InquiryReceived,
@@ -297,7 +264,7 @@ def _in_transaction(session: Session, work: Callable[[Connection], Recorded]) ->
             raise
         session.commit()
         return recorded
-    with inquiry_transaction(_engine(session)) as connection:
+    with record_engine(_engine(session)).connect() as connection:
         return work(connection)
 
 
@@ -403,32 +370,55 @@ def _answer_on_psycopg(
     return Recorded(first[1], first[2], True, first[3])
 
 
-# PostgreSQL: the inquiry's own engine beside the app's, made once per engine (per process).
+# The inquiry's own engine beside the app's, made once per engine (per process).
 _RECORD_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
-_NOT_WAITING_FOR_THE_DISK = "-c synchronous_commit=off"
 
 
 def record_engine(engine: Engine) -> Engine:
-    """An engine on ``engine``'s database whose connections are in autocommit and commit
-    without waiting for the disk (``synchronous_commit=off``, set once when each connection
-    opens, so it costs no round trip per inquiry). Only the inquiry uses it: payments and
-    everything else keep ``engine`` and the database's full durability. Disposed with
-    ``engine``."""
+    """An engine on ``engine``'s database for the inquiry alone: its connections are in
+    autocommit (the lookup is one read, the insert is atomic by itself, so neither waits for
+    a transaction or, on SQLite, for the write lock before it writes) and commit without
+    waiting for the disk, a setting made once when each connection opens, so it costs nothing
+    per inquiry:
+
+    - PostgreSQL: ``synchronous_commit=off``;
+    - SQLite (WAL): ``synchronous = NORMAL``; a later ``FULL`` commit on the app's engine (a
+      payment) syncs the log, and with it every inquiry committed before it.
+
+    Payments and everything else keep ``engine`` and the database's full durability. Disposed
+    with ``engine``. An in-memory SQLite database cannot be opened twice: there the inquiry
+    uses ``engine`` itself."""
     derived = _RECORD_ENGINES.get(engine)
     if derived is None:
         url = engine.url
-        given = url.query.get("options")
-        options = " ".join([*([given] if isinstance(given, str) else given or ()),
-                            _NOT_WAITING_FOR_THE_DISK])  # fmt: skip
-        derived = create_engine(
-            url.update_query_dict({"options": options}),
-            isolation_level="AUTOCOMMIT",
-            pool_size=2,  # a sync worker answers one inquiry at a time
-            max_overflow=8,
-        )
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                return engine
+            derived = create_engine(
+                url, isolation_level="AUTOCOMMIT", poolclass=engine.pool.__class__
+            )
+            event.listen(derived, "connect", _relaxed_sqlite)
+        else:
+            given = url.query.get("options")
+            options = " ".join([*([given] if isinstance(given, str) else given or ()),
+                                "-c synchronous_commit=off"])  # fmt: skip
+            derived = create_engine(
+                url.update_query_dict({"options": options}),
+                isolation_level="AUTOCOMMIT",
+                pool_size=2,  # a sync worker answers one inquiry at a time
+                max_overflow=8,
+            )
         event.listen(engine, "engine_disposed", lambda _engine: derived.dispose())
         _RECORD_ENGINES[engine] = derived
     return derived
+
+
+def _relaxed_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.close()
 
 
 def record_invalid(
