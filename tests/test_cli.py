@@ -155,3 +155,15 @@ def test_import_command_refuses_a_file_it_cannot_read_in_one_line(
     assert "Old Excel .xls workbooks cannot be read" in result.output
     assert "Traceback" not in result.output
     assert _bills(session) == 0
+
+
+def test_import_command_shows_a_progress_bar_while_it_applies(
+    runner: Any, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "bills.csv"
+    path.write_text(csv_text(row(), row(invoice_number="INV-2")), encoding="utf-8")
+    result = runner.invoke(args=["bills", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Checking bills.csv" in result.output
+    assert "Importing" in result.output
+    assert result.output.index("Importing") < result.output.index("Imported 2 rows")

@@ -91,3 +91,25 @@ def test_a_guessable_staff_password_is_refused_with_the_reason(
     assert result.exit_code != 0
     assert "too easy to guess" in result.output
     assert _staff(session, "weak@insurer.example") is None
+
+
+def test_disabling_enabling_and_a_new_password_from_the_command_line_are_audited(
+    runner: Any, session: Session
+) -> None:
+    email = "ops@insurer.example"
+    created = runner.invoke(args=["admin", "create", email], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert created.exit_code == 0, created.output
+    for args in (["admin", "disable", email], ["admin", "enable", email]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+    new = "another long staff password"
+    result = runner.invoke(args=["admin", "password", email], input=f"{new}\n{new}\n")
+    assert result.exit_code == 0, result.output
+    [disabled] = audit_rows(session, "staff.disable")
+    [enabled] = audit_rows(session, "staff.enable")
+    [changed] = audit_rows(session, "staff.password")
+    assert (disabled.actor, disabled.entity_label) == ("command line", email)
+    assert '"active": true' in (disabled.before or "")
+    assert '"active": false' in (disabled.after or "")
+    assert '"active": true' in (enabled.after or "")
+    assert changed.actor == "command line" and new not in str(vars(changed))

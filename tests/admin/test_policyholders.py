@@ -211,3 +211,23 @@ def test_a_name_with_a_bidi_override_is_a_form_error_and_nothing_is_saved(
     assert response.status_code == 200
     assert "U+202E" in text(response)
     assert _stored(session, "budi.rlo@example.com") is None
+
+
+def test_the_policy_form_offers_the_status_vocabulary_and_refuses_anything_else(
+    admin_client: FlaskClient, session: Session, app: Flask
+) -> None:
+    holder = Policyholder(name="Dewi", email="dewi@example.com")
+    session.add(holder)
+    session.commit()
+    path = f"/admin/policyholders/{holder.id}/policies/new"
+    form = text(admin_client.get(path))
+    assert '<select id="policy_status" name="policy_status"' in form
+    for status in app.config["POLICY_STATUSES"]:
+        assert f'<option value="{status}">' in form
+    for typed in ("Aktif", "gone"):
+        refused = post(admin_client, path, {
+            "policy_number": "7070700002", "policy_type": "Jiwa",
+            "policy_account_name": "Dewi", "policy_status": typed})  # fmt: skip
+        assert refused.status_code == 200 and "Not a valid choice" in text(refused)
+    assert session.scalar(select(Policy).where(Policy.number == "7070700002")) is None
+    session.commit()

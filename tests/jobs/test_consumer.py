@@ -1,9 +1,11 @@
 """The real consumer process (``flask --app wsgi jobs worker``) does the jobs the web enqueues:
-a reset email asked for on /forgot arrives at a real SMTP server."""
+a reset email asked for on /forgot arrives at a real SMTP server, with the embedded queue
+(a SQLite file) and with the production broker (Redis, when one answers on 127.0.0.1:6379)."""
 
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,11 +34,36 @@ def _wait_for(condition: Any, timeout: float, process: subprocess.Popen[bytes]) 
     return bool(condition())
 
 
+# A database number of its own, so the test's queue meets no other queue on the same Redis.
+REDIS_QUEUE = "redis://127.0.0.1:6379/7"
+
+
+def _queue_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=2).close()
+    except OSError:
+        pytest.skip("no Redis answers on 127.0.0.1:6379")
+    from huey import RedisHuey
+
+    from portal.jobs.queue import QUEUE_NAME
+
+    RedisHuey(QUEUE_NAME, url=REDIS_QUEUE).flush()  # nothing left from an earlier run
+    return REDIS_QUEUE
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_the_consumer_process_sends_the_reset_email_the_request_only_enqueued(
-    make_app: Any, app: Flask, session: Session, database_url_for_tests: str, tmp_path: Path
+    make_app: Any,
+    app: Flask,
+    session: Session,
+    database_url_for_tests: str,
+    tmp_path: Path,
+    kind: str,
 ) -> None:
     make_holder(session)
-    queue_url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    queue_url = _queue_url(kind, tmp_path)
     web = make_app(JOBS_IMMEDIATE=False, JOBS_URL=queue_url)
     with smtp_server() as inbox:
         env = server_environment(database_url_for_tests, JOBS_URL=queue_url,

@@ -220,3 +220,19 @@ def test_notify_due_with_queue_leaves_the_sending_to_the_consumer(
     assert result.exit_code == 0, result.output
     assert "Queued 1 email(s); 0 could not be queued." in result.output
     assert [t.name for t in _queued(queued)] == ["mail.notice"]
+
+
+def test_the_queue_schedules_the_sweeps_itself(app: Flask) -> None:
+    """No cron needed: the consumer enqueues the reminder and reconciliation sweeps every 5
+    minutes and the prune nightly (README: Background jobs)."""
+    from datetime import datetime
+
+    huey = jobs.huey(app)
+
+    def due(hour: int, minute: int) -> list[str]:
+        return sorted(t.name for t in huey.read_periodic(datetime(2026, 12, 2, hour, minute)))
+
+    assert due(10, 5) == ["doku.reconcile", "reminders.sweep"]
+    assert due(10, 7) == []
+    assert due(3, 17) == ["doku.prune"]
+    assert due(3, 20) == ["doku.reconcile", "reminders.sweep"]

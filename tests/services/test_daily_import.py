@@ -77,6 +77,16 @@ def test_a_paid_bill_whose_row_matches_is_unchanged_and_listed(session: Session)
     assert bill(session, "INV-2").amount == 175000
 
 
+def test_a_cancelled_bill_whose_row_matches_is_unchanged_and_listed(session: Session) -> None:
+    imported(session, csv_text(row()))
+    bill(session).state = BillState.CANCELLED
+    session.commit()
+    report = imported(session, csv_text(row()))
+    assert (report.unchanged, report.updated, report.conflicts) == (1, 0, 0)
+    assert kinds(report) == {NoteKind.CANCELLED_UNCHANGED.value: 1}
+    assert bill(session).state == BillState.CANCELLED
+
+
 def test_a_paid_or_cancelled_bill_whose_row_differs_is_a_stored_conflict_and_the_rest_applies(
     session: Session,
 ) -> None:
