@@ -103,8 +103,12 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
             # one by one with the value that was refused.
             "preview": report.preview.as_dict(),
             "error_rows": [
-                {"line": e.line, "field": e.field, "message": e.message,
-                 "value": shown_value(e.value)}
+                {
+                    "line": e.line,
+                    "field": e.field,
+                    "message": e.message.as_dict(),
+                    "value": shown_value(e.value),
+                }
                 for e in report.errors[:ERRORS_SHOWN]
             ],
         },
