@@ -30,7 +30,7 @@ from portal.services.billing.money import format_rupiah
 from portal.services.billing.payability import REASONS
 from portal.services.billing.receipt import FOOTER_MAX, LINE_WIDTH, ReceiptTextError, layout_footer
 from portal.services.billing.validation import InvalidFields
-from portal.services.messages import Message, MessageError, read_back
+from portal.services.messages import N_, Message, MessageError, Template, read_back
 from portal.services.traffic.payments import DETAILS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,6 +76,29 @@ def say(value: object) -> str:
 
 
 _TRAFFIC_TEXTS = (*REASONS, *DETAILS)
+
+# What the import jobs report as they go. A job runs in the consumer, outside any request and
+# its language, so it writes the English sentence; the job's page reads it back and shows it
+# in the reader's language.
+CHECKING = Template(N_("checking %(file)s"))
+CHECK_ACCEPTED = Template(N_("%(rows)s rows can be imported"))
+CHECK_REFUSED = Template(N_("%(problems)s problem(s): nothing was imported"))
+APPLYING = Template(N_("%(done)s of %(total)s rows applied"))
+NO_LONGER_FITS = Template(
+    N_("The file no longer fits what is stored (%(problems)s problem(s)): nothing was imported.")
+)
+IMPORTED = Template(
+    N_(
+        "Imported %(rows)s rows from %(file)s: created %(created)s, updated %(updated)s, "
+        "unchanged %(unchanged)s, skipped %(skipped)s, conflicts %(conflicts)s."
+    )
+)
+_JOB_TEXTS = (CHECKING, CHECK_ACCEPTED, CHECK_REFUSED, APPLYING, NO_LONGER_FITS, IMPORTED)
+
+
+def say_job(recorded: str | None) -> str:
+    """A job's progress message, in the reader's language (any other text as it is)."""
+    return say(read_back(recorded or "", _JOB_TEXTS))
 
 
 def say_traffic(recorded: str | None) -> str:

@@ -289,7 +289,8 @@ _LOCKED = {
 }
 
 
-def _require_unpaid(bill: Bill, doing: str) -> None:
+def require_unpaid(bill: Bill, doing: str) -> None:
+    """``BillLocked`` unless ``bill`` is unpaid; ``doing`` is a key of ``_LOCKED``."""
     paid, cancelled = _LOCKED[doing]
     if bill.state == BillState.PAID:
         raise BillLocked(Message.of(paid, invoice=bill.invoice_number))
@@ -359,7 +360,7 @@ def update_bill(
     now: datetime,
 ) -> Bill:
     """Change an unpaid bill's amount, due date and receipt text (empty text: the default)."""
-    _require_unpaid(bill, "edited")
+    require_unpaid(bill, "edited")
     check_fields(amount=amount, info=info, footer_message=footer_message)
     before = bill_snapshot(bill)
     bill.amount, bill.due_date = amount, due_date
@@ -375,7 +376,7 @@ def cancel_bill(
 ) -> Bill:
     """Cancel an unpaid bill. Its code stays on record: the till is then told ``decline``,
     and money paid anyway becomes a ``cancelled_bill`` exception."""
-    _require_unpaid(bill, "cancelled")
+    require_unpaid(bill, "cancelled")
     reason = note.strip()
     if not reason:
         raise InvalidFields({"note": [N_("Say why the bill is cancelled.")]})
@@ -407,7 +408,7 @@ def extend_code(
     session: Session, bill: Bill, *, actor: StaffUser, expires_at: datetime, now: datetime
 ) -> PaymentCode:
     """Let the live payment code of an unpaid bill be used until a later ``expires_at``."""
-    _require_unpaid(bill, "extended")
+    require_unpaid(bill, "extended")
     code = _live_code(bill)
     if expires_at <= code.expires_at:
         later = Message.of(
@@ -435,7 +436,7 @@ def reissue_code(
 ) -> PaymentCode:
     """Retire the bill's live code and issue a new one. The old code then answers
     ``billing_not_found`` and is never issued again (codes are never deleted)."""
-    _require_unpaid(bill, "given a new payment code")
+    require_unpaid(bill, "given a new payment code")
     old = _live_code(bill)
     expiry = expires_at or max(old.expires_at, new_code_expiry(bill.due_date, settings, now=now))
     _check_expiry(expiry, now, "expires_on")
