@@ -4,9 +4,10 @@ Services never import Flask, so they cannot know the reader's language. They rai
 :class:`Message` instead of a finished sentence, and whoever shows it translates it then: the
 back office with its catalog (domain "admin", in the reader's language), the command line and
 the logs in English (``str(message)``, the very sentence the service always wrote). Stored
-messages (job results, import summaries, exception details) keep ``as_dict()``, so a page
-translates them when it is read; :meth:`Message.stored` also takes the plain text older rows
-hold.
+messages (job results, import summaries) keep ``as_dict()``, so a page translates them when it
+is read; :meth:`Message.stored` also takes the plain text older rows hold. Where a row keeps
+only the English sentence (an inquiry's reason, an exception's detail), the :class:`Template`
+that wrote it reads it back.
 
 ``N_`` marks a msgid for extraction (babel-admin.cfg reads ``portal/services``) and returns it
 unchanged; the back office's catalog test fails while a marked msgid lacks its translation.
