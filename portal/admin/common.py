@@ -160,9 +160,17 @@ def date_arg(name: str) -> date | None:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        abort(400, description=f"'{name}' must be a day written YYYY-MM-DD.")
+        abort(400, description=_("'%(name)s' must be a day written YYYY-MM-DD.", name=name))
     if not FIRST_DAY <= day <= LAST_DAY:
-        abort(400, description=f"'{name}' must be a day between {FIRST_DAY} and {LAST_DAY}.")
+        abort(
+            400,
+            description=_(
+                "'%(name)s' must be a day between %(first)s and %(last)s.",
+                name=name,
+                first=str(FIRST_DAY),
+                last=str(LAST_DAY),
+            ),
+        )
     return day
 
 

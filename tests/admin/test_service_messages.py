@@ -266,3 +266,11 @@ def test_a_template_reads_back_only_the_sentences_it_wrote() -> None:
     }
     assert template.read("paid 1000 but the bill is 150000 (typed)") is None
     assert read_back("something else", [template]) == "something else"
+
+
+def test_a_date_filter_that_cannot_be_read_is_named_in_the_pages_language(
+    admin_client: FlaskClient,
+) -> None:
+    response = _speak(admin_client, "id").get("/admin/reconciliation?from=nope")
+    assert response.status_code == 400
+    assert "&#39;from&#39; harus berupa tanggal dengan format YYYY-MM-DD." in text(response)
