@@ -124,8 +124,16 @@ class Template:
         return Message(self.text, tuple(values.items()), self.money)
 
 
+# Templates write short sentences (their values are codes, invoice numbers, amounts, times);
+# a longer text (an unreadable body quoted in a detail) is not tried, so no pattern ever
+# backtracks over a long string.
+READ_BACK_MAX = 400
+
+
 def read_back(sentence: str, templates: Iterable[Template]) -> Message | str:
     """``sentence`` as the message of the first template that wrote it, else as it is."""
+    if len(sentence) > READ_BACK_MAX:
+        return sentence
     for template in templates:
         message = template.read(sentence)
         if message is not None:

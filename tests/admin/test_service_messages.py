@@ -274,3 +274,12 @@ def test_a_date_filter_that_cannot_be_read_is_named_in_the_pages_language(
     response = _speak(admin_client, "id").get("/admin/reconciliation?from=nope")
     assert response.status_code == 400
     assert "&#39;from&#39; harus berupa tanggal dengan format YYYY-MM-DD." in text(response)
+
+
+def test_a_long_text_is_shown_as_it_is_without_being_read_back() -> None:
+    template = Template(N_("paid %(paid)s but bill %(invoice)s is %(amount)s"))
+    long_text = "paid 1 but bill " + "x is " * 200 + "2"
+    assert read_back(long_text, [template]) == long_text
+    assert read_back("paid 1 but bill X is 2", [template]) == template(
+        paid="1", invoice="X", amount="2"
+    )
