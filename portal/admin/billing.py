@@ -22,6 +22,7 @@ from portal.admin.common import (
     now,
     page_arg,
     required,
+    say,
     staff,
     submit_action,
     submit_form,
@@ -40,9 +41,10 @@ from portal.admin.forms import (
 )
 from portal.extensions import db
 from portal.jobs.mail import send_activation_link
-from portal.models import AuditEntry, Bill, BillState, Policy, Policyholder
+from portal.models import AuditEntry, Bill, Policy, Policyholder
 from portal.services.accounts import audit
 from portal.services.billing import bill_list, changes
+from portal.services.billing.changes import BillLocked
 from portal.services.billing.payability import PayabilityRules, Standing, standing
 from portal.services.billing.payment_codes import WIB, end_of_day_wib
 from portal.services.billing.record import bill_record, open_exception_counts
@@ -180,16 +182,10 @@ def _bill_page(item: Bill) -> str:
 @write_required
 def edit_bill(bill_id: int) -> Any:
     item = db.get_or_404(Bill, bill_id)
-    if item.state != BillState.UNPAID:
-        return error_page(
-            409,
-            _(
-                "Bill %(invoice)s is %(state)s; it cannot be edited.",
-                invoice=item.invoice_number,
-                state=item.state,
-            ),
-            back=_bill_page(item),
-        )
+    try:
+        changes.require_unpaid(item, "edited")
+    except BillLocked as exc:
+        return error_page(409, say(exc), back=_bill_page(item))
     form = BillEditForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.amount.data = str(item.amount)

@@ -1,5 +1,6 @@
 """Helpers shared by the staff views: who is acting, refusing viewers, error pages, dates,
-paging, the receipt text in force, and saving a form's change (``submit_form``, ``submit_action``).
+paging, the receipt text in force, a service's message in the reader's language (``say``),
+and saving a form's change (``submit_form``, ``submit_action``).
 
 View modules import from here, never from each other or from ``routes``; the package
 (``portal.admin``) imports every view module once, so nothing imports in a circle.
@@ -25,8 +26,12 @@ from portal.extensions import db
 from portal.models import StaffUser
 from portal.services.billing import receipt_defaults
 from portal.services.billing.changes import BillingError
+from portal.services.billing.money import format_rupiah
+from portal.services.billing.payability import REASONS
 from portal.services.billing.receipt import FOOTER_MAX, LINE_WIDTH, ReceiptTextError, layout_footer
 from portal.services.billing.validation import InvalidFields
+from portal.services.messages import N_, Message, MessageError, Template, read_back
+from portal.services.traffic.payments import DETAILS
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -53,6 +58,53 @@ def write_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, wrapped)
+
+
+# What services say, in the reader's language.
+
+
+def say(value: object) -> str:
+    """A service's message (a ``Message``, its stored dict, an error carrying one) translated
+    with the back office's catalog; the plain text of an older row as it is (translated when
+    it is a msgid, e.g. a fixed sentence)."""
+    if isinstance(value, MessageError):
+        value = value.message
+    message = Message.stored(value)
+    if isinstance(message, Message):
+        return message.render(_, format_rupiah)
+    return _(message) if message else ""
+
+
+_TRAFFIC_TEXTS = (*REASONS, *DETAILS)
+
+# What the import jobs report as they go. A job runs in the consumer, outside any request and
+# its language, so it writes the English sentence; the job's page reads it back and shows it
+# in the reader's language.
+CHECKING = Template(N_("checking %(file)s"))
+CHECK_ACCEPTED = Template(N_("%(rows)s rows can be imported"))
+CHECK_REFUSED = Template(N_("%(problems)s problem(s): nothing was imported"))
+APPLYING = Template(N_("%(done)s of %(total)s rows applied"))
+NO_LONGER_FITS = Template(
+    N_("The file no longer fits what is stored (%(problems)s problem(s)): nothing was imported.")
+)
+IMPORTED = Template(
+    N_(
+        "Imported %(rows)s rows from %(file)s: created %(created)s, updated %(updated)s, "
+        "unchanged %(unchanged)s, skipped %(skipped)s, conflicts %(conflicts)s."
+    )
+)
+_JOB_TEXTS = (CHECKING, CHECK_ACCEPTED, CHECK_REFUSED, APPLYING, NO_LONGER_FITS, IMPORTED)
+
+
+def say_job(recorded: str | None) -> str:
+    """A job's progress message, in the reader's language (any other text as it is)."""
+    return say(read_back(recorded or "", _JOB_TEXTS))
+
+
+def say_traffic(recorded: str | None) -> str:
+    """A reason or detail DOKU's traffic recorded as an English sentence (an inquiry's
+    reason, an exception's detail, old rows too), read back and translated."""
+    return say(read_back(recorded or "", _TRAFFIC_TEXTS))
 
 
 # Error pages.
@@ -108,9 +160,17 @@ def date_arg(name: str) -> date | None:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        abort(400, description=f"'{name}' must be a day written YYYY-MM-DD.")
+        abort(400, description=_("'%(name)s' must be a day written YYYY-MM-DD.", name=name))
     if not FIRST_DAY <= day <= LAST_DAY:
-        abort(400, description=f"'{name}' must be a day between {FIRST_DAY} and {LAST_DAY}.")
+        abort(
+            400,
+            description=_(
+                "'%(name)s' must be a day between %(first)s and %(last)s.",
+                name=name,
+                first=str(FIRST_DAY),
+                last=str(LAST_DAY),
+            ),
+        )
     return day
 
 
@@ -133,7 +193,7 @@ def footer_preview(text: str) -> FooterPreview:
     try:
         footer = layout_footer(text)
     except ReceiptTextError as exc:
-        return FooterPreview(lines=(), length=len(text), error=str(exc), split_words_after=())
+        return FooterPreview(lines=(), length=len(text), error=say(exc), split_words_after=())
     return FooterPreview(
         lines=footer.lines, length=len(text), error=None, split_words_after=footer.split_words_after
     )
@@ -163,9 +223,9 @@ def show_field_errors(form: FlaskForm, exc: InvalidFields) -> None:
     for name, problems in exc.errors.items():
         field = form._fields.get(name)
         if field is not None:
-            field.errors = [*field.errors, *problems]
+            field.errors = [*field.errors, *map(say, problems)]
         else:
-            form.form_errors.extend(problems)
+            form.form_errors.extend(map(say, problems))
 
 
 def form_errors_text(form: FlaskForm) -> str:
@@ -188,7 +248,7 @@ def _commit(
         return on_invalid(exc)
     except BillingError as exc:  # the record's state refuses the change
         db.session.rollback()
-        return error_page(409, str(exc), back=back)
+        return error_page(409, say(exc), back=back)
     db.session.commit()
     message, target = done(result)
     flash(message, "success")
@@ -224,7 +284,7 @@ def submit_action(
         return error_page(400, form_errors_text(form), back=back)
 
     def on_invalid(exc: InvalidFields) -> Response:
-        return error_page(invalid_status, exc.sentence(), back=back)
+        return error_page(invalid_status, " ".join(map(say, exc.problems())), back=back)
 
     response = _commit(change, done, back=back, on_invalid=on_invalid)
     assert response is not None  # on_invalid always answers

@@ -17,7 +17,19 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.admin import bp
-from portal.admin.common import error_page, now, page_arg, staff, write_required
+from portal.admin.common import (
+    APPLYING,
+    CHECK_ACCEPTED,
+    CHECK_REFUSED,
+    CHECKING,
+    IMPORTED,
+    NO_LONGER_FITS,
+    error_page,
+    now,
+    page_arg,
+    staff,
+    write_required,
+)
 from portal.admin.forms import ImportConfirmForm, ImportUploadForm
 from portal.extensions import db, jobs
 from portal.jobs import Progress
@@ -66,7 +78,7 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
         raise LookupError("this upload is no longer waiting to be checked")
     data, filename = staged.content, staged.filename
     db.session.rollback()  # on SQLite a read transaction holds the write lock
-    progress.update(0, None, f"checking {filename}")
+    progress.update(0, None, str(CHECKING(file=filename)))
     # Each chunk's read ends its transaction: on SQLite one holds the write lock.
     report = check(
         db.session,
@@ -81,10 +93,10 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
     progress.update(
         report.rows,
         report.rows,
-        (
-            f"{report.rows} rows can be imported"
+        str(
+            CHECK_ACCEPTED(rows=report.rows)
             if report.ok
-            else f"{len(report.errors)} problem(s): nothing was imported"
+            else CHECK_REFUSED(problems=len(report.errors))
         ),
     )
     return {
@@ -103,8 +115,12 @@ def check_import_job(progress: Progress, token: str, staff_id: int) -> dict[str,
             # one by one with the value that was refused.
             "preview": report.preview.as_dict(),
             "error_rows": [
-                {"line": e.line, "field": e.field, "message": e.message,
-                 "value": shown_value(e.value)}
+                {
+                    "line": e.line,
+                    "field": e.field,
+                    "message": e.message.as_dict(),
+                    "value": shown_value(e.value),
+                }
                 for e in report.errors[:ERRORS_SHOWN]
             ],
         },
@@ -175,10 +191,10 @@ def import_confirm() -> Response | str:
 def apply_import_job(progress: Progress, run_id: int) -> dict[str, Any]:
     """Apply a checked upload in committed chunks, reporting progress to its job page."""
 
-    # Plain text, not gettext: the job runs in the consumer, outside any request (and
-    # language); staff pages are in English.
+    # The English sentence, not gettext: the job runs in the consumer, outside any request
+    # (and language); the job's page reads it back in the reader's language (say_job).
     def report_progress(done: int, total: int) -> None:
-        progress.update(done, total, f"{done} of {total} rows applied")
+        progress.update(done, total, str(APPLYING(done=done, total=total)))
 
     report = apply_import(
         db.session,
@@ -195,17 +211,22 @@ def apply_import_job(progress: Progress, run_id: int) -> dict[str, Any]:
         progress.update(
             0,
             report.rows,
-            f"The file no longer fits what is stored "
-            f"({len(report.errors)} problem(s)): nothing was imported.",
+            str(NO_LONGER_FITS(problems=len(report.errors))),
         )
         return {"accepted": False, "problems": len(report.errors), "page": page}
     progress.update(
         report.rows,
         report.rows,
-        (
-            f"Imported {report.rows} rows from {report.filename}: created {report.created}, "
-            f"updated {report.updated}, unchanged {report.unchanged}, skipped {report.skipped}, "
-            f"conflicts {report.conflicts}."
+        str(
+            IMPORTED(
+                rows=report.rows,
+                file=report.filename,
+                created=report.created,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                skipped=report.skipped,
+                conflicts=report.conflicts,
+            )
         ),
     )
     return {

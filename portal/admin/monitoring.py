@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 
 from portal.admin import bp, exception_guide
-from portal.admin.common import date_arg, error_page, now, page_arg, staff
+from portal.admin.common import date_arg, error_page, now, page_arg, say, staff
 from portal.admin.forms import ResolveForm
 from portal.extensions import db
 from portal.models import (
@@ -193,10 +193,10 @@ def resolve_exception(exception_id: int) -> Any:
         )
     except cases.AlreadyResolved as exc:
         db.session.rollback()
-        return error_page(409, str(exc), back=url_for("admin.exception", exception_id=item.id))
+        return error_page(409, say(exc), back=url_for("admin.exception", exception_id=item.id))
     except cases.ExceptionError as exc:
         db.session.rollback()
-        form.form_errors.append(str(exc))
+        form.form_errors.append(say(exc))
         return _exception_page(item, form, 400)
     db.session.commit()
     flash(_("Exception #%(id)d resolved.", id=item.id), "success")

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from portal import login_throttle
 from portal.admin import bp
-from portal.admin.common import error_page, now
+from portal.admin.common import error_page, now, say, say_job, say_traffic
 from portal.admin.exception_guide import kind_label
 from portal.admin.forms import ActionForm, LanguageForm, LoginForm
 from portal.extensions import db, login_manager
@@ -121,6 +121,9 @@ def admin_helpers() -> dict[str, Any]:
         "here": _here(),
         "page_url": _page_url,
         "kind_label": kind_label,
+        "say": say,
+        "say_traffic": say_traffic,
+        "say_job": say_job,
     }
 
 

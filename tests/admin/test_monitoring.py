@@ -117,7 +117,7 @@ def test_the_exception_queue_lists_open_exceptions(
 ) -> None:
     page = text(admin_client.get("/admin/exceptions"))
     assert "Wrong amount" in page
-    assert "paid 1000 but bill" in page
+    assert "paid Rp 1.000 but bill" in page  # money as staff read it
     assert "Nothing here." in text(admin_client.get("/admin/exceptions?status=resolved"))
 
 

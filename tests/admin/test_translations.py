@@ -16,7 +16,16 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "portal" / "translations" / "id" / "LC_MESSAGES"
 ADMIN = ROOT / "portal" / "admin"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+SERVICES = ROOT / "portal" / "services"
+# N_ marks the services' messages (portal/services/messages.py): staff read them too.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 
 
 def _msgid(value: object) -> str:
@@ -50,6 +59,21 @@ def test_every_back_office_message_has_an_indonesian_translation() -> None:
     messages = _source_messages()
     assert len(messages) > 300
     assert sorted(messages - _translated(CATALOG / "admin.po")) == []
+
+
+def test_the_services_messages_are_in_the_back_office_catalog() -> None:
+    """Import errors, refusals, exception details and decline reasons are built in the
+    services and shown to staff: babel-admin.cfg reads them, so an untranslated one fails
+    the test above."""
+    messages = _source_messages()
+    for msgid in (
+        "Bill %(invoice)s is paid; it cannot be edited.",
+        "Repeats an earlier line.",
+        "paid %(paid)s but bill %(invoice)s is %(amount)s",
+        "policy status is %(status)s",
+        "Footer message is %(length)s characters; the receipt holds at most %(max)s.",
+    ):
+        assert msgid in messages
 
 
 def _key(value: object) -> object:
@@ -173,3 +197,61 @@ def test_the_checks_would_see_an_unwrapped_text() -> None:
     code = """flash("Saved.", "success")\nflash(_("Saved."), "success")\nStringField("Name")
 error_page(400, f"{x}")\nerror_page(404)\nSelectField(label="Kind")"""
     assert len(_unwrapped_texts(ast.parse(code))) == 4
+
+
+# --- the services hand staff only marked messages ------------------------------------------
+
+# Errors whose text staff read (each a MessageError): built from N_-marked msgids only.
+_MESSAGE_ERRORS = {
+    "BillingError", "BillLocked", "ReceiptTextError", "UnreadableFile", "PolicyStatusError",
+    "PaymentCodeError", "ExceptionError", "AlreadyResolved", "MessageError",
+}  # fmt: skip
+
+
+def _is_text(node: ast.AST) -> bool:
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str)
+    )
+
+
+def _unmarked_messages(tree: ast.AST) -> list[str]:
+    """Texts a service hands to a Message, a Template, a message error or InvalidFields
+    without N_: they would never reach the catalog."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = getattr(func, "id", None) or getattr(func, "attr", "")
+        owner = getattr(getattr(func, "value", None), "id", None)
+        made = name in ("Message", "Template") or (name == "of" and owner == "Message")
+        if made or name in _MESSAGE_ERRORS:
+            shown = node.args[:1]
+        elif name == "InvalidFields" and node.args and isinstance(node.args[0], ast.Dict):
+            shown = [
+                item
+                for value in node.args[0].values
+                if isinstance(value, ast.List)
+                for item in value.elts
+            ]
+        else:
+            continue
+        found.extend(f"{name}({ast.unparse(t)}) line {t.lineno}" for t in shown if _is_text(t))
+    return found
+
+
+def test_the_services_build_staff_messages_from_marked_msgids_only() -> None:
+    unmarked = {
+        str(path.relative_to(SERVICES)): texts
+        for path in sorted(SERVICES.rglob("*.py"))
+        if (texts := _unmarked_messages(ast.parse(path.read_text())))
+    }
+    assert unmarked == {}
+
+
+def test_the_service_check_would_see_an_unmarked_message() -> None:
+    code = """Message("Plain.")\nMessage.of(f"Bill {x}", a=1)\nTemplate("t %(a)s")
+raise BillLocked("Bill is paid.")\nInvalidFields({"note": ["Say why."]})
+Message(N_("Fine."))\nBillLocked(Message.of(N_("Bill %(i)s"), i=1))
+InvalidFields({"note": [N_("Fine.")]})"""
+    assert len(_unmarked_messages(ast.parse(code))) == 5

@@ -61,7 +61,7 @@ def rejected(session: Session, text: str) -> list[tuple[int, str, str]]:
     with pytest.raises(ImportRejected) as caught:
         import_bills(session, text, settings=CODE_SETTINGS, now=NOW)
     session.rollback()
-    return [(e.line, e.field, e.message) for e in caught.value.report.errors]
+    return [(e.line, e.field, str(e.message)) for e in caught.value.report.errors]
 
 
 def test_import_creates_policyholder_policy_bill_and_a_generated_code(session: Session) -> None:

@@ -26,7 +26,7 @@ def test_an_unknown_status_refuses_the_file_naming_the_allowed_ones(session: Ses
                    settings=CODE_SETTINGS, now=NOW)  # fmt: skip
     [summary] = report.error_summary()
     assert summary.key == "policy_status"
-    assert "use one of: aktif, masa tenggang, lapse, batal, berakhir" in summary.message
+    assert "use one of: aktif, masa tenggang, lapse, batal, berakhir" in str(summary.message)
 
 
 def test_the_configured_vocabulary_decides(session: Session) -> None:

@@ -84,7 +84,7 @@ def test_a_new_code_of_an_overdue_bill_gets_the_grace_days_from_today_in_jakarta
 
 def test_an_expiry_must_lie_in_the_future_for_the_import_and_staff_alike() -> None:
     now = datetime(2026, 1, 2, 0, 0, tzinfo=UTC)
-    assert expiry_refusal(now, now=now) == (
+    assert str(expiry_refusal(now, now=now)) == (
         "The payment code would expire in the past (2026-01-02 00:00 UTC)."
     )
     assert expiry_refusal(now.replace(second=1), now=now) is None

@@ -32,7 +32,7 @@ def create_staff(
     name = name.strip()
     problems = field_problems(customer_email=email, customer_name=name)
     if problems:
-        raise StaffError(" ".join(p for ps in problems.values() for p in ps))
+        raise StaffError(" ".join(str(p) for ps in problems.values() for p in ps))
     if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
         raise StaffError(f"A staff account for {email} exists already.")
     staff = StaffUser(

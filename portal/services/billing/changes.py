@@ -34,12 +34,13 @@ from portal.services.billing.payment_codes import (
 )
 from portal.services.billing.text_rules import unsafe_character
 from portal.services.billing.validation import InvalidFields, check_fields
+from portal.services.messages import N_, Message, MessageError
 from portal.services.paging import Page, paginate
 from portal.services.session import Session
 
 
-class BillingError(ValueError):
-    """A change the rules do not allow; the message says why."""
+class BillingError(MessageError):
+    """A change the rules do not allow; the message says why (``.message`` for a page)."""
 
 
 class BillLocked(BillingError):
@@ -163,7 +164,7 @@ def create_policyholder(
     name, email = name.strip(), email.strip().lower()
     check_fields(customer_name=name, customer_email=email)
     if _holder_with_email(session, email) is not None:
-        raise InvalidFields({"customer_email": ["Another policyholder has this email."]})
+        raise InvalidFields({"customer_email": [N_("Another policyholder has this email.")]})
     holder = Policyholder(name=name, email=email, created_at=now)
     session.add(holder)
     session.flush()
@@ -184,7 +185,7 @@ def update_policyholder(
     check_fields(customer_name=name, customer_email=email)
     other = _holder_with_email(session, email)
     if other is not None and other.id != holder.id:
-        raise InvalidFields({"customer_email": ["Another policyholder has this email."]})
+        raise InvalidFields({"customer_email": [N_("Another policyholder has this email.")]})
     before = holder_snapshot(holder)
     holder.name, holder.email = name, email
     session.flush()
@@ -199,7 +200,7 @@ def _policy_status(status: str, rules: PayabilityRules) -> str:
     try:
         return rules.policy_status(status)
     except PolicyStatusError as exc:
-        raise InvalidFields({"policy_status": [str(exc)]}) from exc
+        raise InvalidFields({"policy_status": [exc.message]}) from exc
 
 
 def create_policy(
@@ -218,7 +219,9 @@ def create_policy(
     status = _policy_status(status, rules)
     check_fields(policy_number=number, policy_type=type, policy_account_name=account_name)
     if session.scalar(select(Policy.id).where(Policy.number == number)) is not None:
-        raise InvalidFields({"policy_number": [f"Policy {number} exists already."]})
+        raise InvalidFields(
+            {"policy_number": [Message.of(N_("Policy %(number)s exists already."), number=number)]}
+        )
     policy = Policy(
         policyholder=holder,
         number=number,
@@ -265,11 +268,34 @@ def _check_expiry(expires_at: datetime, now: datetime, field: str) -> None:
         raise InvalidFields({field: [problem]})
 
 
-def _require_unpaid(bill: Bill, doing: str) -> None:
+# Each refusal whole, so a translation can word it freely: (paid, cancelled) per change.
+_LOCKED = {
+    "edited": (
+        N_("Bill %(invoice)s is paid; it cannot be edited."),
+        N_("Bill %(invoice)s is cancelled; it cannot be edited."),
+    ),
+    "cancelled": (
+        N_("Bill %(invoice)s is paid; it cannot be cancelled."),
+        N_("Bill %(invoice)s is cancelled; it cannot be cancelled."),
+    ),
+    "extended": (
+        N_("Bill %(invoice)s is paid; it cannot be extended."),
+        N_("Bill %(invoice)s is cancelled; it cannot be extended."),
+    ),
+    "given a new payment code": (
+        N_("Bill %(invoice)s is paid; it cannot be given a new payment code."),
+        N_("Bill %(invoice)s is cancelled; it cannot be given a new payment code."),
+    ),
+}
+
+
+def require_unpaid(bill: Bill, doing: str) -> None:
+    """``BillLocked`` unless ``bill`` is unpaid; ``doing`` is a key of ``_LOCKED``."""
+    paid, cancelled = _LOCKED[doing]
     if bill.state == BillState.PAID:
-        raise BillLocked(f"Bill {bill.invoice_number} is paid; it cannot be {doing}.")
+        raise BillLocked(Message.of(paid, invoice=bill.invoice_number))
     if bill.state == BillState.CANCELLED:
-        raise BillLocked(f"Bill {bill.invoice_number} is cancelled; it cannot be {doing}.")
+        raise BillLocked(Message.of(cancelled, invoice=bill.invoice_number))
 
 
 def create_bill(
@@ -294,7 +320,13 @@ def create_bill(
         invoice_number=invoice_number, amount=amount, info=info, footer_message=footer_message
     )
     if session.scalar(select(Bill.id).where(Bill.invoice_number == invoice_number)):
-        raise InvalidFields({"invoice_number": [f"Invoice {invoice_number} exists already."]})
+        raise InvalidFields(
+            {
+                "invoice_number": [
+                    Message.of(N_("Invoice %(invoice)s exists already."), invoice=invoice_number)
+                ]
+            }
+        )
     expiry = expires_at or new_code_expiry(due_date, settings, now=now)
     _check_expiry(expiry, now, "expires_on")
     bill = Bill(
@@ -328,7 +360,7 @@ def update_bill(
     now: datetime,
 ) -> Bill:
     """Change an unpaid bill's amount, due date and receipt text (empty text: the default)."""
-    _require_unpaid(bill, "edited")
+    require_unpaid(bill, "edited")
     check_fields(amount=amount, info=info, footer_message=footer_message)
     before = bill_snapshot(bill)
     bill.amount, bill.due_date = amount, due_date
@@ -344,10 +376,10 @@ def cancel_bill(
 ) -> Bill:
     """Cancel an unpaid bill. Its code stays on record: the till is then told ``decline``,
     and money paid anyway becomes a ``cancelled_bill`` exception."""
-    _require_unpaid(bill, "cancelled")
+    require_unpaid(bill, "cancelled")
     reason = note.strip()
     if not reason:
-        raise InvalidFields({"note": ["Say why the bill is cancelled."]})
+        raise InvalidFields({"note": [N_("Say why the bill is cancelled.")]})
     problem = unsafe_character(reason, multiline=True)
     if problem is not None:
         raise InvalidFields({"note": [problem]})
@@ -364,7 +396,11 @@ def cancel_bill(
 def _live_code(bill: Bill) -> PaymentCode:
     code = bill.current_code
     if code is None:
-        raise BillingError(f"Bill {bill.invoice_number} has no live payment code.")
+        raise BillingError(
+            Message.of(
+                N_("Bill %(invoice)s has no live payment code."), invoice=bill.invoice_number
+            )
+        )
     return code
 
 
@@ -372,11 +408,14 @@ def extend_code(
     session: Session, bill: Bill, *, actor: StaffUser, expires_at: datetime, now: datetime
 ) -> PaymentCode:
     """Let the live payment code of an unpaid bill be used until a later ``expires_at``."""
-    _require_unpaid(bill, "extended")
+    require_unpaid(bill, "extended")
     code = _live_code(bill)
     if expires_at <= code.expires_at:
-        when = f"{code.expires_at:%Y-%m-%d %H:%M} UTC"
-        raise InvalidFields({"expires_on": [f"Must be later than the current expiry ({when})."]})
+        later = Message.of(
+            N_("Must be later than the current expiry (%(when)s UTC)."),
+            when=f"{code.expires_at:%Y-%m-%d %H:%M}",
+        )
+        raise InvalidFields({"expires_on": [later]})
     _check_expiry(expires_at, now, "expires_on")
     before = bill_snapshot(bill)
     code.expires_at = expires_at
@@ -397,7 +436,7 @@ def reissue_code(
 ) -> PaymentCode:
     """Retire the bill's live code and issue a new one. The old code then answers
     ``billing_not_found`` and is never issued again (codes are never deleted)."""
-    _require_unpaid(bill, "given a new payment code")
+    require_unpaid(bill, "given a new payment code")
     old = _live_code(bill)
     expiry = expires_at or max(old.expires_at, new_code_expiry(bill.due_date, settings, now=now))
     _check_expiry(expiry, now, "expires_on")

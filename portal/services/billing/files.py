@@ -21,12 +21,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from portal.services.messages import N_, Message, MessageError
+
 XLSX_MAGIC = b"PK\x03\x04"
 OLD_EXCEL_MAGIC = b"\xd0\xcf\x11\xe0"
 DELIMITERS = (",", ";", "\t")
 
 
-class UnreadableFile(ValueError):
+class UnreadableFile(MessageError):
     """The file is not a CSV or workbook we can read; the message says what to do."""
 
 
@@ -63,7 +65,7 @@ def open_bill_file(data: bytes, filename: str = "", known: Sequence[str] = ()) -
     """
     if data.startswith(OLD_EXCEL_MAGIC) or filename.lower().endswith(".xls"):
         raise UnreadableFile(
-            "Old Excel .xls workbooks cannot be read; save the sheet as .xlsx or as CSV UTF-8."
+            N_("Old Excel .xls workbooks cannot be read; save the sheet as .xlsx or as CSV UTF-8.")
         )
     if is_workbook(data, filename):
         header = _xlsx_header(data)
@@ -89,8 +91,10 @@ def decode_text(data: bytes) -> str:
             break
         return text.removeprefix("\ufeff")
     raise UnreadableFile(
-        "The file is not text in UTF-8 or Windows-1252, nor an .xlsx workbook; in Excel use "
-        "Save As > CSV UTF-8 (comma delimited) or Excel Workbook (.xlsx)."
+        N_(
+            "The file is not text in UTF-8 or Windows-1252, nor an .xlsx workbook; in Excel use "
+            "Save As > CSV UTF-8 (comma delimited) or Excel Workbook (.xlsx)."
+        )
     )
 
 
@@ -138,8 +142,13 @@ def _open_workbook(data: bytes) -> object:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise UnreadableFile(
-            f"The file is not a readable .xlsx workbook ({type(exc).__name__}); save it again "
-            "from Excel as Excel Workbook (.xlsx) or as CSV UTF-8."
+            Message.of(
+                N_(
+                    "The file is not a readable .xlsx workbook (%(problem)s); save it again "
+                    "from Excel as Excel Workbook (.xlsx) or as CSV UTF-8."
+                ),
+                problem=type(exc).__name__,
+            )
         ) from None
 
 

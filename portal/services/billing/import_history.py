@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.models import ImportConflict, ImportRun
 from portal.services.billing.imports import Summary
+from portal.services.messages import Message
 from portal.services.paging import Page, paginate
 from portal.services.session import Session
 
@@ -28,7 +29,9 @@ def summaries(run: ImportRun) -> RunSummaries:
 
     def read(key: str) -> list[Summary]:
         return [
-            Summary(s["key"], s["message"], s["count"], list(s["lines"]), s["value"])
+            Summary(
+                s["key"], Message.stored(s["message"]), s["count"], list(s["lines"]), s["value"]
+            )
             for s in stored.get(key, [])
         ]
 

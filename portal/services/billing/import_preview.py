@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from portal.services.messages import Message
+
 ROWS_SHOWN = 50  # per outcome
 ERRORS_SHOWN = 100
 
@@ -30,7 +32,9 @@ class PreviewRow:
     invoice_number: str
     amount: int  # as in the file
     previous_amount: int | None = None  # an update: the stored amount, when it changes
-    detail: str = ""  # what changes, or why the row is skipped or held
+    # What changes (field names and values: ``amount 150000 -> 175000``), or why the row is
+    # skipped or held (a message, translated where it is shown).
+    detail: Message | str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,7 +42,7 @@ class PreviewRow:
             "invoice_number": self.invoice_number,
             "amount": self.amount,
             "previous_amount": self.previous_amount,
-            "detail": self.detail,
+            "detail": self.detail.as_dict() if isinstance(self.detail, Message) else self.detail,
         }
 
 
@@ -61,7 +65,7 @@ class Preview:
         amount: int,
         *,
         previous_amount: int | None = None,
-        detail: str = "",
+        detail: Message | str = "",
     ) -> None:
         group = self.groups[outcome]
         group.count += 1

@@ -64,7 +64,8 @@ from portal.services.billing.payment_codes import (
     is_overdue,
     new_code_expiry,
 )
-from portal.services.billing.validation import RULES, problems_of
+from portal.services.billing.validation import RULES, as_message, problems_of
+from portal.services.messages import N_, Message
 from portal.services.session import Session
 
 HEADER = (
@@ -111,7 +112,7 @@ def shown_value(value: object) -> str:
 class RowError:
     line: int  # line in the file; the header is line 1
     field: str
-    message: str
+    message: Message  # English in str(); the back office translates it
     value: str = ""
 
     def __str__(self) -> str:
@@ -132,19 +133,32 @@ class NoteKind(StrEnum):
 
 
 NOTE_TEXTS = {
-    NoteKind.PAID_UNCHANGED: "The bill is paid and the row matches it: unchanged.",
-    NoteKind.CANCELLED_UNCHANGED: "The bill is cancelled and the row matches it: unchanged.",
-    NoteKind.PAID_CONFLICT: "The bill is paid but the row differs: not applied (a conflict).",
-    NoteKind.CANCELLED_CONFLICT: (
+    NoteKind.PAID_UNCHANGED: N_("The bill is paid and the row matches it: unchanged."),
+    NoteKind.CANCELLED_UNCHANGED: N_("The bill is cancelled and the row matches it: unchanged."),
+    NoteKind.PAID_CONFLICT: N_("The bill is paid but the row differs: not applied (a conflict)."),
+    NoteKind.CANCELLED_CONFLICT: N_(
         "The bill is cancelled but the row differs: not applied (a conflict)."
     ),
-    NoteKind.EXPIRY_KEPT: "expires_at is in the past: the live code keeps its expiry.",
-    NoteKind.OVERDUE_NEW: (
+    NoteKind.EXPIRY_KEPT: N_("expires_at is in the past: the live code keeps its expiry."),
+    NoteKind.OVERDUE_NEW: N_(
         "A new bill past its due date: imported, its code valid for the grace days from today."
     ),
-    NoteKind.EXPIRED_NEW: "A new bill whose expires_at is already past: not created.",
-    NoteKind.CHANGED_SINCE_CHECK: "The bill or policy changed since the check: not applied.",
+    NoteKind.EXPIRED_NEW: N_("A new bill whose expires_at is already past: not created."),
+    NoteKind.CHANGED_SINCE_CHECK: N_("The bill or policy changed since the check: not applied."),
 }
+# A conflict in the preview: the note and what differs (stored -> in the file).
+_CONFLICT_DETAIL = {
+    NoteKind.PAID_CONFLICT: N_(
+        "The bill is paid but the row differs: not applied (a conflict). %(changes)s"
+    ),
+    NoteKind.CANCELLED_CONFLICT: N_(
+        "The bill is cancelled but the row differs: not applied (a conflict). %(changes)s"
+    ),
+}
+
+
+def note_message(kind: NoteKind) -> Message:
+    return Message(NOTE_TEXTS[kind])
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +166,7 @@ class Note:
     line: int
     kind: NoteKind
     invoice_number: str
-    detail: str = ""
+    detail: Message | str = ""
 
     def __str__(self) -> str:
         detail = f" ({self.detail})" if self.detail else ""
@@ -164,7 +178,7 @@ class Summary:
     """One kind of problem or note: how many rows, the first lines, the first value."""
 
     key: str  # the field, or the note kind
-    message: str
+    message: Message | str  # plain text: a summary stored before messages were kept whole
     count: int = 0
     lines: list[int] = field(default_factory=list)
     value: str = ""
@@ -185,16 +199,18 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
-            "message": self.message,
+            "message": self.message.as_dict()
+            if isinstance(self.message, Message)
+            else self.message,
             "count": self.count,
             "lines": self.lines,
             "value": self.value,
         }
 
 
-def summarise(items: Iterable[tuple[str, str, int, str]]) -> list[Summary]:
+def summarise(items: Iterable[tuple[str, Message, int, str]]) -> list[Summary]:
     """(key, message, line, value) grouped by key and message, in order of first appearance."""
-    groups: dict[tuple[str, str], Summary] = {}
+    groups: dict[tuple[str, Message], Summary] = {}
     for key, message, line, value in items:
         groups.setdefault((key, message), Summary(key, message)).add(line, value)
     return list(groups.values())
@@ -232,7 +248,7 @@ class ImportReport:
 
     def note_summary(self) -> list[Summary]:
         return summarise(
-            (n.kind.value, NOTE_TEXTS[n.kind], n.line, n.invoice_number) for n in self.notes
+            (n.kind.value, note_message(n.kind), n.line, n.invoice_number) for n in self.notes
         )
 
     def tallies(self) -> dict[str, int]:
@@ -292,7 +308,9 @@ class BillRowSchema(Schema):
     customer_email = _text("customer_email")
     invoice_number = _text("invoice_number")
     amount = fields.String(required=True)
-    due_date = fields.Date(required=True, format="%Y-%m-%d")
+    due_date = fields.Date(
+        required=True, format="%Y-%m-%d", error_messages={"invalid": N_("Not a valid date.")}
+    )
     payment_code = fields.String(load_default="")
     expires_at = fields.String(load_default="")
     info = fields.String(load_default="", validate=list(RULES["info"]))
@@ -301,7 +319,9 @@ class BillRowSchema(Schema):
     @validates("amount")
     def _amount(self, value: str, **_: Any) -> None:
         if not (value.isascii() and value.isdigit()):
-            raise ValidationError("Whole rupiah in digits only, e.g. 150000 (no dots or commas).")
+            raise ValidationError(
+                [Message(N_("Whole rupiah in digits only, e.g. 150000 (no dots or commas)."))]
+            )
         problems = problems_of("amount", int(value))
         if problems:
             raise ValidationError(problems)
@@ -311,7 +331,7 @@ class BillRowSchema(Schema):
         try:
             vocabulary_status(value, self.policy_statuses)
         except PolicyStatusError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError([exc.message]) from None
 
     @validates("payment_code")
     def _payment_code(self, value: str, **_: Any) -> None:
@@ -319,7 +339,7 @@ class BillRowSchema(Schema):
             try:
                 check_supplied_code(value, self.code_settings)
             except PaymentCodeError as exc:
-                raise ValidationError(str(exc)) from None
+                raise ValidationError([exc.message]) from None
 
     @validates("expires_at")
     def _expires_at(self, value: str, **_: Any) -> None:
@@ -328,7 +348,7 @@ class BillRowSchema(Schema):
                 parse_expiry(value)
             except ValueError:
                 raise ValidationError(
-                    "ISO 8601, e.g. 2026-12-31T16:59:59Z (UTC when no offset)."
+                    [Message(N_("ISO 8601, e.g. 2026-12-31T16:59:59Z (UTC when no offset)."))]
                 ) from None
 
     @post_load
@@ -356,15 +376,16 @@ Row = dict[str, Any]
 def _column_positions(header: list[str], report: ImportReport) -> list[int] | None:
     names = [h.strip().lower() for h in header]
     if not any(names):
-        report.errors.append(RowError(1, "header", "The file is empty."))
+        report.errors.append(RowError(1, "header", Message(N_("The file is empty."))))
         return None
     unknown = [h for h in names if h not in HEADER]
     missing = [h for h in HEADER if h not in names]
     repeated = sorted({h for h in names if h and names.count(h) > 1})
+    expected = ",".join(HEADER)
     for problem, values in (
-        ("Unknown column(s); expected: " + ",".join(HEADER), unknown),
-        ("Missing column(s); expected: " + ",".join(HEADER), missing),
-        ("Repeated column(s).", repeated),
+        (Message.of(N_("Unknown column(s); expected: %(columns)s"), columns=expected), unknown),
+        (Message.of(N_("Missing column(s); expected: %(columns)s"), columns=expected), missing),
+        (Message(N_("Repeated column(s).")), repeated),
     ):
         if values:
             report.errors.append(RowError(1, "header", problem, ", ".join(values)))
@@ -393,13 +414,21 @@ def read_rows(
         if len(values) != width:
             report.errors.append(
                 RowError(
-                    line, "row", f"Has {len(values)} fields; expected {width}.", str(len(values))
+                    line,
+                    "row",
+                    Message.of(
+                        N_("Has %(count)s fields; expected %(width)s."),
+                        count=len(values),
+                        width=width,
+                    ),
+                    str(len(values)),
                 )
             )
             continue
         count += 1
         if count > MAX_ROWS:
-            report.errors.append(RowError(line, "row", f"More than {MAX_ROWS} rows in one file."))
+            too_many = Message.of(N_("More than %(max)s rows in one file."), max=MAX_ROWS)
+            report.errors.append(RowError(line, "row", too_many))
             return
         raw = {name: values[i].strip() for name, i in zip(HEADER, positions, strict=True)}
         try:
@@ -409,7 +438,7 @@ def read_rows(
             for name, problems in messages.items():
                 for problem in problems if isinstance(problems, list) else [problems]:
                     report.errors.append(
-                        RowError(line, str(name), str(problem), raw.get(str(name), ""))
+                        RowError(line, str(name), as_message(problem), raw.get(str(name), ""))
                     )
 
 
@@ -429,7 +458,7 @@ class _Consistency:
         first = self.customers.setdefault(email, (line, row["customer_name"]))
         if first[1] != row["customer_name"]:
             value = f"{row['customer_name']} (line {first[0]}: {first[1]})"
-            message = "Another name than an earlier line for this customer_email."
+            message = Message(N_("Another name than an earlier line for this customer_email."))
             errors.append(RowError(line, "customer_name", message, value))
         values = (row["policy_type"], row["policy_account_name"], row["policy_status"], email)
         earlier = self.policies.setdefault(row["policy_number"], (line, values))
@@ -438,7 +467,7 @@ class _Consistency:
                 RowError(
                     line,
                     "policy_number",
-                    "Other policy details than an earlier line for this policy.",
+                    Message(N_("Other policy details than an earlier line for this policy.")),
                     f"{row['policy_number']} (line {earlier[0]})",
                 )
             )
@@ -448,7 +477,7 @@ class _Consistency:
                 RowError(
                     line,
                     "invoice_number",
-                    "Repeats an earlier line.",
+                    Message(N_("Repeats an earlier line.")),
                     f"{invoice} (line {self.invoices[invoice]})",
                 )
             )
@@ -460,7 +489,7 @@ class _Consistency:
                     RowError(
                         line,
                         "payment_code",
-                        "Repeats an earlier line.",
+                        Message(N_("Repeats an earlier line.")),
                         f"{code} (line {self.codes[code]})",
                     )
                 )
@@ -676,23 +705,27 @@ class _Importer:
             if policy is not None and policy.holder.email != row["customer_email"]:
                 problem(
                     "customer_email",
-                    "The policy belongs to another policyholder.",
+                    N_("The policy belongs to another policyholder."),
                     row["policy_number"],
                 )
             code = row["payment_code"]
             if bill is not None:
                 if bill.policy.number != row["policy_number"]:
-                    problem("policy_number", "The bill is on another policy.", invoice)
+                    problem("policy_number", N_("The bill is on another policy."), invoice)
                 if code and code != bill.code:
                     problem(
                         "payment_code",
-                        "The bill already has another payment code; "
-                        "reissue codes from the admin screens.",
+                        N_(
+                            "The bill already has another payment code; "
+                            "reissue codes from the admin screens."
+                        ),
                         code,
                     )
             elif code in issued:
                 problem(
-                    "payment_code", "Payment code was issued before; codes are never reused.", code
+                    "payment_code",
+                    N_("Payment code was issued before; codes are never reused."),
+                    code,
                 )
             if problems:
                 if checking:
@@ -729,7 +762,11 @@ class _Importer:
             kind = NoteKind.PAID_UNCHANGED if paid else NoteKind.CANCELLED_UNCHANGED
             self.report.notes.append(Note(line, kind, bill.invoice_number))
             self.report.preview.add(
-                Outcome.UNCHANGED, line, bill.invoice_number, row["amount"], detail=NOTE_TEXTS[kind]
+                Outcome.UNCHANGED,
+                line,
+                bill.invoice_number,
+                row["amount"],
+                detail=note_message(kind),
             )
             return
         detail = "; ".join(differences)
@@ -740,7 +777,7 @@ class _Importer:
             line,
             bill.invoice_number,
             row["amount"],
-            detail=f"{NOTE_TEXTS[kind]} {detail}",
+            detail=Message.of(_CONFLICT_DETAIL[kind], changes=detail),
         )
         self.report.notes.append(Note(line, kind, bill.invoice_number, detail))
         plan.conflicts.append((line, bill, detail))
@@ -847,14 +884,23 @@ class _Importer:
                 Note(line, NoteKind.EXPIRED_NEW, invoice, f"{expires_at:%Y-%m-%d %H:%M} UTC")
             )
             self.report.preview.add(
-                Outcome.SKIP, line, invoice, row["amount"], detail=NOTE_TEXTS[NoteKind.EXPIRED_NEW]
+                Outcome.SKIP,
+                line,
+                invoice,
+                row["amount"],
+                detail=note_message(NoteKind.EXPIRED_NEW),
             )
             return
         if expires_at is None:
             expires_at = new_code_expiry(row["due_date"], self.settings, now=self.now)
             if is_overdue(row["due_date"], self.settings, now=self.now):
                 self.report.notes.append(
-                    Note(line, NoteKind.OVERDUE_NEW, invoice, f"due {row['due_date']}")
+                    Note(
+                        line,
+                        NoteKind.OVERDUE_NEW,
+                        invoice,
+                        Message.of(N_("due %(date)s"), date=str(row["due_date"])),
+                    )
                 )
         policy = self._holder_and_policy(plan, row, holders, policies)
         bill = _Bill(
@@ -1027,14 +1073,18 @@ class _Importer:
             except IntegrityError:
                 if all(supplied is None for _, supplied in new_bills):
                     continue
-                raise PaymentCodeError("A supplied payment code was issued meanwhile.") from None
+                raise PaymentCodeError(
+                    N_("A supplied payment code was issued meanwhile.")
+                ) from None
             return
-        raise PaymentCodeError("Could not draw unused payment codes; is the code space exhausted?")
+        raise PaymentCodeError(
+            N_("Could not draw unused payment codes; is the code space exhausted?")
+        )
 
 
 def _collector(problems: list[RowError], line: int) -> Callable[[str, str, str], None]:
     def problem(name: str, message: str, value: str) -> None:
-        problems.append(RowError(line, name, message, value))
+        problems.append(RowError(line, name, Message(message), value))
 
     return problem
 
@@ -1057,7 +1107,7 @@ def open_file(data: bytes, filename: str, report: ImportReport) -> BillFile | No
     try:
         return open_bill_file(data, filename, HEADER)
     except UnreadableFile as exc:
-        report.errors.append(RowError(1, "file", str(exc)))
+        report.errors.append(RowError(1, "file", exc.message))
         return None
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, case, literal
 from sqlalchemy.sql.elements import Case
 
 from portal.models import Bill, BillState, PaymentCode, Policy
+from portal.services.messages import N_, Message, MessageError, Template, read_back
 
 
 class Refusal(StrEnum):
@@ -43,7 +44,7 @@ class Refusal(StrEnum):
 DEFAULT_POLICY_STATUSES = ("aktif", "masa tenggang", "lapse", "batal", "berakhir")
 
 
-class PolicyStatusError(ValueError):
+class PolicyStatusError(MessageError):
     """A policy status outside the configured vocabulary; the message lists the allowed ones."""
 
 
@@ -81,7 +82,11 @@ def vocabulary_status(value: str, vocabulary: tuple[str, ...]) -> str:
     status = normalise_status(value)
     if status not in vocabulary:
         raise PolicyStatusError(
-            f"Unknown policy status {value.strip()[:40]!r}; use one of: {', '.join(vocabulary)}."
+            Message.of(
+                N_("Unknown policy status %(status)s; use one of: %(statuses)s."),
+                status=repr(value.strip()[:40]),
+                statuses=", ".join(vocabulary),
+            )
         )
     return status
 
@@ -155,6 +160,30 @@ def payable_sql(*, now: datetime, rules: PayabilityRules) -> ColumnElement[bool]
     return refusal_sql(now=now, rules=rules).is_(None)
 
 
+# The reasons an inquiry records (English, short), read back and translated where staff read
+# them (services/traffic/history); the inquiry itself only formats a string.
+_EXPIRED_AT = Template(N_("code expired at %(when)s"))
+_POLICY_STATUS = Template(N_("policy status is %(status)s"))
+_OUTSIDE_LIMITS = Template(
+    N_("amount %(amount)s is outside the Alfa limits %(min)s-%(max)s"),
+    money=("amount", "min", "max"),
+)
+_FIXED_REASONS = {
+    Refusal.PAID: Template(N_("bill is paid")),
+    Refusal.CANCELLED: Template(N_("bill is cancelled")),
+    Refusal.NO_CODE: Template(N_("bill has no live payment code")),
+    Refusal.EXPIRED: Template(N_("code expired")),
+}
+NOT_FOUND_REASON = Template(N_("no live bill has this payment code"))
+REASONS = (
+    _EXPIRED_AT,
+    _POLICY_STATUS,
+    _OUTSIDE_LIMITS,
+    NOT_FOUND_REASON,
+    *_FIXED_REASONS.values(),
+)
+
+
 def reason(
     refused: Refusal,
     *,
@@ -163,19 +192,19 @@ def reason(
     amount: int = 0,
     expires_at: datetime | None = None,
 ) -> str:
-    """A line for logs and staff (English; the portal words it in the reader's language)."""
+    """A line for logs and staff (English; :func:`reason_message` reads it back for a page)."""
     if refused is Refusal.EXPIRED and expires_at is not None:
-        return f"code expired at {expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        return str(_EXPIRED_AT(when=f"{expires_at:%Y-%m-%dT%H:%M:%SZ}"))
     if refused is Refusal.POLICY_NOT_PAYABLE:
-        return f"policy status is {policy_status!r}"
+        return str(_POLICY_STATUS(status=repr(policy_status)))
     if refused in (Refusal.AMOUNT_TOO_SMALL, Refusal.AMOUNT_TOO_LARGE):
-        return f"amount {amount} is outside the Alfa limits {rules.min_amount}-{rules.max_amount}"
-    return {
-        Refusal.PAID: "bill is paid",
-        Refusal.CANCELLED: "bill is cancelled",
-        Refusal.NO_CODE: "bill has no live payment code",
-        Refusal.EXPIRED: "code expired",
-    }[refused]
+        return str(_OUTSIDE_LIMITS(amount=amount, min=rules.min_amount, max=rules.max_amount))
+    return _FIXED_REASONS[refused].text
+
+
+def reason_message(recorded: str) -> Message | str:
+    """An inquiry's recorded reason as a message to translate (else the text as it is)."""
+    return read_back(recorded, REASONS)
 
 
 class Standing(StrEnum):

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.doku.limits import PAYMENT_CODE_MAX
 from portal.models import Bill, PaymentCode
+from portal.services.messages import N_, Message, MessageError
 from portal.services.session import Session
 
 WIB = timezone(timedelta(hours=7), "WIB")
 _ISSUE_ATTEMPTS = 8
 
 
-class PaymentCodeError(ValueError):
+class PaymentCodeError(MessageError):
     """A code that cannot be issued; the message says why."""
 
 
@@ -91,11 +92,14 @@ def is_overdue(due_date: date, settings: CodeSettings, *, now: datetime) -> bool
     return default_expiry(due_date, settings) <= now
 
 
-def expiry_refusal(expires_at: datetime, *, now: datetime) -> str | None:
+def expiry_refusal(expires_at: datetime, *, now: datetime) -> Message | None:
     """Why a code may not be given ``expires_at``, or None: an expiry must lie in the future.
     The import then keeps the code's expiry (or skips the new bill); staff see the sentence."""
     if expires_at <= now:
-        return f"The payment code would expire in the past ({expires_at:%Y-%m-%d %H:%M} UTC)."
+        return Message.of(
+            N_("The payment code would expire in the past (%(when)s UTC)."),
+            when=f"{expires_at:%Y-%m-%d %H:%M}",
+        )
     return None
 
 
@@ -114,9 +118,11 @@ def grouped_code(code: str | None) -> str:
 def check_supplied_code(code: str, settings: CodeSettings) -> None:
     """Rules for a code that comes from the core system instead of being generated."""
     if not (1 <= len(code) <= PAYMENT_CODE_MAX and code.isascii() and code.isdigit()):
-        raise PaymentCodeError(f"Payment code must be 1 to {PAYMENT_CODE_MAX} digits.")
+        raise PaymentCodeError(
+            Message.of(N_("Payment code must be 1 to %(max)s digits."), max=PAYMENT_CODE_MAX)
+        )
     if settings.require_check_digit and not luhn_valid(code):
-        raise PaymentCodeError("Payment code fails its check digit (Luhn): is it mistyped?")
+        raise PaymentCodeError(N_("Payment code fails its check digit (Luhn): is it mistyped?"))
 
 
 def code_was_issued(session: Session, code: str) -> bool:
@@ -140,7 +146,10 @@ def issue_code(
         check_supplied_code(code, settings)
         if code_was_issued(session, code):
             raise PaymentCodeError(
-                f"Payment code {code} was issued before; codes are never reused."
+                Message.of(
+                    N_("Payment code %(code)s was issued before; codes are never reused."),
+                    code=code,
+                )
             )
     if bill.id is None:
         session.flush()
@@ -154,8 +163,12 @@ def issue_code(
                 session.flush()
         except IntegrityError as exc:
             if code is not None:
-                raise PaymentCodeError(f"Payment code {code} is already issued.") from exc
+                raise PaymentCodeError(
+                    Message.of(N_("Payment code %(code)s is already issued."), code=code)
+                ) from exc
             continue
         bill.payment_codes.append(payment_code)  # so bill.current_code sees it at once
         return payment_code
-    raise PaymentCodeError("Could not draw an unused payment code; is the code space exhausted?")
+    raise PaymentCodeError(
+        N_("Could not draw an unused payment code; is the code space exhausted?")
+    )

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from portal.doku.limits import FOOTER_LINE_WIDTH as LINE_WIDTH
 from portal.doku.limits import FOOTER_MESSAGE_MAX as FOOTER_MAX
 from portal.doku.limits import INFO_MAX as INFO_MAX
+from portal.services.messages import N_, Message, MessageError
 
 __all__ = ["FOOTER_MAX", "INFO_MAX", "LINE_WIDTH", "ReceiptFooter", "ReceiptTextError"]
 
 
-class ReceiptTextError(ValueError):
+class ReceiptTextError(MessageError):
     """Text the till cannot print; the message says why, for a form or an import report."""
 
 
@@ -28,12 +29,23 @@ class ReceiptFooter:
     split_words_after: tuple[int, ...]
 
 
+_UNPRINTABLE = {
+    "Footer message": N_(
+        "Footer message can only hold printable ASCII characters; character %(position)s "
+        "(%(char)s) cannot be printed at the till."
+    ),
+    "Info": N_(
+        "Info can only hold printable ASCII characters; character %(position)s (%(char)s) "
+        "cannot be printed at the till."
+    ),
+}
+
+
 def _check_printable(text: str, what: str) -> None:
     for position, char in enumerate(text, start=1):
         if not (" " <= char <= "~"):
             raise ReceiptTextError(
-                f"{what} can only hold printable ASCII characters; "
-                f"character {position} ({char!r}) cannot be printed at the till."
+                Message.of(_UNPRINTABLE[what], position=position, char=repr(char))
             )
 
 
@@ -42,7 +54,11 @@ def layout_footer(text: str) -> ReceiptFooter:
     ReceiptTextError."""
     if len(text) > FOOTER_MAX:
         raise ReceiptTextError(
-            f"Footer message is {len(text)} characters; the receipt holds at most {FOOTER_MAX}."
+            Message.of(
+                N_("Footer message is %(length)s characters; the receipt holds at most %(max)s."),
+                length=len(text),
+                max=FOOTER_MAX,
+            )
         )
     _check_printable(text, "Footer message")
     chunks = [text[i : i + LINE_WIDTH] for i in range(0, len(text), LINE_WIDTH)]
@@ -68,7 +84,11 @@ def check_info(text: str) -> str:
     """Validate the info line shown at the till when the cashier looks the code up."""
     if len(text) > INFO_MAX:
         raise ReceiptTextError(
-            f"Info is {len(text)} characters; the till shows at most {INFO_MAX}."
+            Message.of(
+                N_("Info is %(length)s characters; the till shows at most %(max)s."),
+                length=len(text),
+                max=INFO_MAX,
+            )
         )
     _check_printable(text, "Info")
     return text

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from portal.services.messages import N_, Message
+
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f"  # C0 controls, DEL, C1 controls
     "\u200b-\u200f"  # zero-width space/joiners, left-to-right and right-to-left marks
@@ -22,10 +24,14 @@ _UNSAFE = re.compile(
 _NOTE_WHITESPACE = frozenset("\n\r\t")
 
 
-def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
+def unsafe_character(text: str, *, multiline: bool = False) -> Message | None:
     """A sentence naming the first character ``text`` may not hold, or None if it is clean."""
     for position, char in enumerate(text, start=1):
         if _UNSAFE.match(char) and not (multiline and char in _NOTE_WHITESPACE):
             name = unicodedata.name(char, "control character")
-            return f"Character {position} (U+{ord(char):04X}, {name.lower()}) is not allowed."
+            return Message.of(
+                N_("Character %(position)s (%(character)s) is not allowed."),
+                position=position,
+                character=f"U+{ord(char):04X}, {name.lower()}",
+            )
     return None

@@ -9,7 +9,7 @@ form's. The import's schema validates its columns with these very rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from marshmallow import ValidationError, validate
@@ -25,26 +25,39 @@ from portal.models.billing import (
 )
 from portal.services.billing.receipt import ReceiptTextError, check_info, layout_footer
 from portal.services.billing.text_rules import unsafe_character
+from portal.services.messages import N_, Message
 
-Rule = Callable[[Any], object]  # raises marshmallow's ValidationError with the problem
+Rule = Callable[[Any], object]  # raises marshmallow's ValidationError with [Message, ...]
+Problem = Message | str  # a plain str only from elsewhere (marshmallow's own, older callers)
+
+
+def as_message(problem: object) -> Message:
+    """A problem as a message: marshmallow's own English texts become msgids as they are."""
+    return problem if isinstance(problem, Message) else Message(str(problem))
 
 
 class InvalidFields(ValueError):
-    """Values that break the rules, as ``{field: [problems]}`` under the import's field names."""
+    """Values that break the rules, as ``{field: [problems]}`` under the import's field names.
+    ``str()`` is English; pages translate each problem (``Message``)."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in sorted(errors.items())))
-        self.errors = errors
+    def __init__(self, errors: Mapping[str, Sequence[Problem]]) -> None:
+        self.errors = {name: [as_message(p) for p in ps] for name, ps in errors.items()}
+        super().__init__(
+            "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in sorted(self.errors.items()))
+        )
+
+    def problems(self) -> list[Message]:
+        """The problems without the field names, for a page that has no fields to mark."""
+        return [p for ps in self.errors.values() for p in ps]
 
     def sentence(self) -> str:
-        """The problems without the field names, for a page that has no fields to mark."""
-        return " ".join(p for ps in self.errors.values() for p in ps)
+        return " ".join(str(p) for p in self.problems())
 
 
 def no_control(value: str) -> None:
     problem = unsafe_character(value)
     if problem is not None:
-        raise ValidationError(problem)
+        raise ValidationError([problem])
 
 
 def _receipt_text(check: Callable[[str], object]) -> Rule:
@@ -52,13 +65,35 @@ def _receipt_text(check: Callable[[str], object]) -> Rule:
         try:
             check(value)
         except ReceiptTextError as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError([exc.message]) from None
 
     return rule
 
 
+def _worded(check: validate.Validator, message: Message) -> Rule:
+    """Marshmallow's check with our message (a msgid of the catalog, English as before)."""
+
+    def rule(value: object) -> None:
+        try:
+            check(value)
+        except ValidationError:
+            raise ValidationError([message]) from None
+
+    return rule
+
+
+def _length(max_length: int, min_length: int | None = None) -> Rule:
+    if min_length is None:
+        message = Message.of(N_("Longer than maximum length %(max)s."), max=max_length)
+    else:
+        message = Message.of(
+            N_("Length must be between %(min)s and %(max)s."), min=min_length, max=max_length
+        )
+    return _worded(validate.Length(min=min_length, max=max_length), message)
+
+
 def _text(max_length: int) -> tuple[Rule, ...]:
-    return (validate.Length(min=1, max=max_length), no_control)
+    return (_length(max_length, 1), no_control)
 
 
 RULES: Mapping[str, tuple[Rule, ...]] = {
@@ -67,13 +102,19 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
     "policy_account_name": _text(NAME_MAX),
     "policy_status": _text(POLICY_STATUS_MAX),  # the vocabulary: PayabilityRules
     "customer_name": _text(NAME_MAX),
-    "customer_email": (validate.Email(), validate.Length(max=EMAIL_MAX)),
+    "customer_email": (
+        _worded(validate.Email(), Message(N_("Not a valid email address."))),
+        _length(EMAIL_MAX),
+    ),
     "invoice_number": (
-        validate.Length(min=1, max=INVOICE_NUMBER_MAX),
-        validate.Regexp(r"^[!-~]+$", error="Printable ASCII without spaces only."),
+        _length(INVOICE_NUMBER_MAX, 1),
+        _worded(validate.Regexp(r"^[!-~]+$"), Message(N_("Printable ASCII without spaces only."))),
     ),
     "amount": (
-        validate.Range(min=1, max=AMOUNT_MAX, error=f"Must be between 1 and {AMOUNT_MAX}."),
+        _worded(
+            validate.Range(min=1, max=AMOUNT_MAX),
+            Message.of(N_("Must be between %(min)s and %(max)s."), min=1, max=AMOUNT_MAX),
+        ),
     ),
     # Empty: the default text.
     "info": (_receipt_text(check_info),),
@@ -81,19 +122,19 @@ RULES: Mapping[str, tuple[Rule, ...]] = {
 }
 
 
-def problems_of(name: str, value: object) -> list[str]:
+def problems_of(name: str, value: object) -> list[Message]:
     """What is wrong with ``value`` as the field ``name``; empty when all is well."""
-    problems: list[str] = []
+    problems: list[Message] = []
     for rule in RULES[name]:
         try:
             rule(value)
         except ValidationError as exc:
             messages = exc.messages if isinstance(exc.messages, list) else [exc.messages]
-            problems.extend(str(m) for m in messages)
+            problems.extend(as_message(m) for m in messages)
     return problems
 
 
-def field_problems(**values: object) -> dict[str, list[str]]:
+def field_problems(**values: object) -> dict[str, list[Message]]:
     """Problems with each given field; empty when all is well."""
     errors = {name: problems_of(name, value) for name, value in values.items()}
     return {name: problems for name, problems in errors.items() if problems}

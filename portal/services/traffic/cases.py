@@ -17,6 +17,7 @@ from portal.models import Bill, ExceptionKind, Payment, PaymentException, StaffU
 from portal.models.payments import Resolution
 from portal.services.accounts import audit
 from portal.services.billing.text_rules import unsafe_character
+from portal.services.messages import N_, Message, MessageError
 from portal.services.paging import Page, paginate
 from portal.services.session import Session
 
@@ -28,7 +29,7 @@ _UNCERTAIN_KINDS = frozenset(
 )
 
 
-class ExceptionError(ValueError):
+class ExceptionError(MessageError):
     """A resolution that cannot be recorded; the message says why."""
 
 
@@ -116,20 +117,48 @@ def resolve(
     """Close an exception with what became of the money and a note saying what was done."""
     note = note.strip()
     if item.resolved_at is not None:
-        raise AlreadyResolved(f"Exception #{item.id} was resolved already by {item.resolved_by}.")
+        raise AlreadyResolved(
+            Message.of(
+                N_("Exception #%(id)s was resolved already by %(who)s."),
+                id=item.id,
+                who=item.resolved_by or "",
+            )
+        )
     allowed = outcomes(item)
     if outcome not in allowed:
+        choose = ", ".join(o.value for o in allowed)
         raise ExceptionError(
-            f"{outcome or 'No outcome'} does not fit a {item.kind} exception; "
-            f"choose {', '.join(o.value for o in allowed)}."
+            Message.of(
+                N_("%(outcome)s does not fit a %(kind)s exception; choose %(allowed)s."),
+                outcome=outcome,
+                kind=item.kind,
+                allowed=choose,
+            )
+            if outcome
+            else Message.of(
+                N_("No outcome does not fit a %(kind)s exception; choose %(allowed)s."),
+                kind=item.kind,
+                allowed=choose,
+            )
         )
     if not note:
-        raise ExceptionError("Say what was done in a note.")
+        raise ExceptionError(N_("Say what was done in a note."))
     if len(note) > NOTE_MAX:
-        raise ExceptionError(f"The note is {len(note)} characters; at most {NOTE_MAX}.")
+        raise ExceptionError(
+            Message.of(
+                N_("The note is %(length)s characters; at most %(max)s."),
+                length=len(note),
+                max=NOTE_MAX,
+            )
+        )
     problem = unsafe_character(note, multiline=True)
     if problem is not None:
-        raise ExceptionError(f"The note: {problem}")
+        raise ExceptionError(
+            Message(
+                N_("The note: Character %(position)s (%(character)s) is not allowed."),
+                problem.params,
+            )
+        )
     before = {"resolved_at": None, "resolved_by": None, "resolution_note": None, "resolution": None}
     item.resolved_at = now
     item.resolved_by = actor.email

@@ -20,6 +20,7 @@ from portal.models import (
 )
 from portal.services.billing.chains import chain_name
 from portal.services.billing.payment_codes import WIB
+from portal.services.messages import N_
 from portal.services.paging import Page, paginate_rows
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Table
@@ -155,7 +156,7 @@ def _notification_reason(
     if notification.error:
         return notification.error
     if notification.outcome == "duplicate":
-        return "already applied: the payment is recorded once"
+        return N_("already applied: the payment is recorded once")
     return ""
 
 

@@ -33,7 +33,13 @@ from portal.models import (
     Policyholder,
     ReceiptDefaults,
 )
-from portal.services.billing.payability import PayabilityRules, Refusal, reason, refusal
+from portal.services.billing.payability import (
+    NOT_FOUND_REASON,
+    PayabilityRules,
+    Refusal,
+    reason,
+    refusal,
+)
 from portal.services.billing.receipt import effective_text
 from portal.services.sql import insert_unless_exists
 
@@ -139,7 +145,7 @@ def decide(
 def _decision(row: Sequence[Any] | None, now: datetime, rules: InquiryRules) -> Decision:
     """The decision for one row of ``_LOOKUP`` (None: no live bill has the code)."""
     if row is None:
-        return Decision(Verdict.BILLING_NOT_FOUND, reason="no live bill has this payment code")
+        return Decision(Verdict.BILLING_NOT_FOUND, reason=NOT_FOUND_REASON.text)
     (bill_id, invoice, amount, due, state, info, footer, expires_at, number, policy_type,
      account_name, policy_status, name, email, default_info, default_footer) = row  # fmt: skip
     bill = BillSnapshot(

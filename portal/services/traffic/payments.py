@@ -33,6 +33,7 @@ from portal.models import (
     PaymentSource,
     ReceivedNotification,
 )
+from portal.services.messages import N_, Message, Template, read_back
 from portal.services.session import Session
 from portal.services.sql import insert_unless_exists
 
@@ -175,6 +176,48 @@ _OTHER_BODY_UNDER_REQUEST_ID = (
 )
 
 
+# What an exception's detail says. The detail is kept as its English sentence (the command
+# line, the reconciliation file and the API's answer show it so); the back office reads it
+# back with these templates and shows it in the reader's language, old rows included.
+UNKNOWN_CODE = Template(N_("no bill has payment code %(code)s"))
+FAILED = Template(N_("DOKU reports the payment FAILED; the bill stays unpaid"))
+UNKNOWN_STATUS = Template(N_("transaction status %(status)s is neither SUCCESS nor FAILED"))
+SECOND_PAYMENT = Template(
+    N_(
+        "bill %(invoice)s was already paid (payment %(payment)s); this second payment needs a "
+        "refund"
+    )
+)
+RETIRED_CODE = Template(N_("payment code %(code)s was replaced on %(day)s"))
+CANCELLED_BILL = Template(N_("bill %(invoice)s is cancelled; the money needs a refund"))
+INVOICE_MISMATCH = Template(N_("invoice %(reported)s but code %(code)s belongs to %(invoice)s"))
+AMOUNT_MISMATCH = Template(
+    N_("paid %(paid)s but bill %(invoice)s is %(amount)s"), money=("paid", "amount")
+)
+LATE_PAYMENT = Template(
+    N_("paid at %(paid_at)s, after the code expired at %(expired_at)s; accepted and marked paid")
+)
+# Filed by the DOKU blueprint (portal/api/notifications.py) in these very words.
+REQUEST_ID_REUSED = Template(N_("Request-Id %(request_id)s came before with another body"))
+DETAILS = (
+    UNKNOWN_CODE,
+    FAILED,
+    UNKNOWN_STATUS,
+    SECOND_PAYMENT,
+    RETIRED_CODE,
+    CANCELLED_BILL,
+    INVOICE_MISMATCH,
+    AMOUNT_MISMATCH,
+    LATE_PAYMENT,
+    REQUEST_ID_REUSED,
+)
+
+
+def detail_message(detail: str) -> Message | str:
+    """An exception's detail as a message to translate (else the text as it is)."""
+    return read_back(detail, DETAILS)
+
+
 def file_case(
     session: Session,
     kind: ExceptionKind,
@@ -261,19 +304,19 @@ def apply_report(
     if code is None:
         return exception_result(
             session, ExceptionKind.UNKNOWN_CODE, report,
-            f"no bill has payment code {report.payment_code}", now=now, unknown_code=True,
+            str(UNKNOWN_CODE(code=report.payment_code)), now=now, unknown_code=True,
         )  # fmt: skip
     # Lock the bill: simultaneous deliveries of one payment queue here, one after the other.
     bill = connection.execute(_LOCKED_BILL, {"bill_id": code.bill_id}).one()
     if report.status == "FAILED":
         return exception_result(
             session, ExceptionKind.FAILED_PAYMENT, report,
-            "DOKU reports the payment FAILED; the bill stays unpaid", now=now, bill_id=bill.id,
+            FAILED.text, now=now, bill_id=bill.id,
         )  # fmt: skip
     if report.status != "SUCCESS":
         return exception_result(
             session, ExceptionKind.UNKNOWN_STATUS, report,
-            f"transaction status {report.status!r} is neither SUCCESS nor FAILED",
+            str(UNKNOWN_STATUS(status=repr(report.status))),
             now=now, bill_id=bill.id,
         )  # fmt: skip
     # Read after the lock: a payment committed by the delivery we waited for is seen here.
@@ -283,31 +326,35 @@ def apply_report(
             return Result(Outcome.DUPLICATE, "payment already recorded", payment_id=existing.id)
         return exception_result(
             session, ExceptionKind.SECOND_PAYMENT, report,
-            f"bill {bill.invoice_number} was already paid (payment {existing.id}); "
-            "this second payment needs a refund", now=now, bill_id=bill.id,
+            str(SECOND_PAYMENT(invoice=bill.invoice_number, payment=existing.id)),
+            now=now, bill_id=bill.id,
         )  # fmt: skip
     if code.retired_at is not None:
         return exception_result(
             session, ExceptionKind.RETIRED_CODE, report,
-            f"payment code {code.code} was replaced on {code.retired_at:%Y-%m-%d}",
+            str(RETIRED_CODE(code=code.code, day=f"{code.retired_at:%Y-%m-%d}")),
             now=now, bill_id=bill.id,
         )  # fmt: skip
     if bill.state == BillState.CANCELLED:
         return exception_result(
             session, ExceptionKind.CANCELLED_BILL, report,
-            f"bill {bill.invoice_number} is cancelled; the money needs a refund",
+            str(CANCELLED_BILL(invoice=bill.invoice_number)),
             now=now, bill_id=bill.id,
         )  # fmt: skip
     if report.invoice_number != bill.invoice_number:
         return exception_result(
             session, ExceptionKind.INVOICE_MISMATCH, report,
-            f"invoice {report.invoice_number!r} but code {code.code} belongs to "
-            f"{bill.invoice_number!r}", now=now, bill_id=bill.id,
+            str(INVOICE_MISMATCH(
+                reported=repr(report.invoice_number), code=code.code,
+                invoice=repr(bill.invoice_number),
+            )), now=now, bill_id=bill.id,
         )  # fmt: skip
     if report.amount != bill.amount:
         return exception_result(
             session, ExceptionKind.AMOUNT_MISMATCH, report,
-            f"paid {report.amount} but bill {bill.invoice_number} is {bill.amount}",
+            str(AMOUNT_MISMATCH(
+                paid=report.amount, invoice=bill.invoice_number, amount=bill.amount
+            )),
             now=now, bill_id=bill.id,
         )  # fmt: skip
     late = report.paid_at > code.expires_at
@@ -333,8 +380,10 @@ def apply_report(
     if late:
         exception_id = file_case(
             session, ExceptionKind.LATE_PAYMENT, report,
-            detail=f"paid at {report.paid_at:%Y-%m-%dT%H:%M:%SZ}, after the code expired at "
-            f"{code.expires_at:%Y-%m-%dT%H:%M:%SZ}; accepted and marked paid",
+            detail=str(LATE_PAYMENT(
+                paid_at=f"{report.paid_at:%Y-%m-%dT%H:%M:%SZ}",
+                expired_at=f"{code.expires_at:%Y-%m-%dT%H:%M:%SZ}",
+            )),
             fingerprint=report.fingerprint, bill_id=bill.id, payment_id=payment_id, now=now,
         )  # fmt: skip
         return Result(

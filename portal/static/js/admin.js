@@ -6,19 +6,26 @@
   var WIDTH = 40;
   var MAXIMUM = 120;
 
+  /* A sentence the page carries in the reader's language (data-too-long, data-unprintable on
+   * the error line, rendered by the server's catalog), with its {braces} filled in. */
+  function worded(holder, name, values) {
+    return (holder.getAttribute(name) || "").replace(/\{(\w+)\}/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : whole;
+    });
+  }
+
   /* The same layout as portal/services/receipt.py: cut every 40 characters, pad each line. */
-  function layout(text) {
+  function layout(text, words) {
     var lines = [];
     var splits = [];
     var error = null;
     if (text.length > MAXIMUM) {
-      error = "Footer message is " + text.length + " characters; the receipt holds at most " + MAXIMUM + ".";
+      error = worded(words, "data-too-long", { length: text.length, max: MAXIMUM });
     }
     for (var i = 0; i < text.length && !error; i += 1) {
       var c = text.charAt(i);
       if (c < " " || c > "~") {
-        error = "Footer message can only hold printable ASCII characters; character " + (i + 1) +
-          " (" + JSON.stringify(c) + ") cannot be printed at the till.";
+        error = worded(words, "data-unprintable", { position: i + 1, char: JSON.stringify(c) });
       }
     }
     if (error) {
@@ -41,10 +48,10 @@
 
   function redraw(source, preview) {
     var text = source.value || source.getAttribute("data-till-default") || "";
-    var result = layout(text);
+    var error = preview.querySelector("[data-till-error]");
+    var result = layout(text, error);
     var paper = preview.querySelector("[data-till-lines]");
     var count = preview.querySelector("[data-till-count]");
-    var error = preview.querySelector("[data-till-error]");
     var splits = preview.querySelector("[data-till-splits]");
     var splitLines = preview.querySelector("[data-till-split-lines]");
     paper.textContent = result.lines.map(function (line) { return "|" + line + "|\n"; }).join("");
