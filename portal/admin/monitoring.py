@@ -58,11 +58,7 @@ def _traffic_filter(columns: SortColumns) -> traffic.TrafficFilter:
 def _sorting(columns: SortColumns, filters: traffic.TrafficFilter) -> dict[str, Any]:
     """What a traffic list's headers and filter form need to show and keep its order."""
     sort = filters.sort or columns.default_sort
-    return {
-        "sort": sort,
-        "sort_links": sort_links(columns, sort),
-        "sort_args": columns.arguments(sort),
-    }
+    return {"sort": sort, "sort_links": sort_links(columns, sort)}
 
 
 @bp.route("/traffic/inquiries")

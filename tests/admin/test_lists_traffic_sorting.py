@@ -92,9 +92,9 @@ def test_the_headers_mark_the_order_and_link_the_other_way_keeping_the_filters(
     assert link == "/admin/traffic/inquiries?verdict=success&sort=amount&dir=desc"
     received = page.split('id="sort-received" href="', 1)[1].split('"', 1)[0]
     assert received == "/admin/traffic/inquiries?verdict=success"  # the default needs no args
-    # The filter form and the downloads keep the order.
-    assert '<input type="hidden" name="sort" value="amount">' in page
-    assert '<input type="hidden" name="dir" value="asc">' in page
+    # The filter form (the way to sort on a phone) and the downloads keep the order.
+    assert '<option value="amount" selected>' in page
+    assert '<option value="asc" selected>' in page
     export = page.split('id="export-csv"', 1)[0].rsplit('href="', 1)[1].split('"')[0]
     assert "sort=amount" in export and "page=" not in export
 
