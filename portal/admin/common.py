@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app, flash, redirect, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -31,6 +31,7 @@ from portal.services.billing.payability import REASONS
 from portal.services.billing.receipt import FOOTER_MAX, LINE_WIDTH, ReceiptTextError, layout_footer
 from portal.services.billing.validation import InvalidFields
 from portal.services.messages import N_, Message, MessageError, Template, read_back
+from portal.services.sorting import Sort, SortColumns
 from portal.services.traffic.payments import DETAILS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,6 +150,25 @@ PAGE_MAX = 1_000_000
 def page_arg() -> int:
     number = request.args.get("page", 1, type=int) or 1
     return min(max(1, number), PAGE_MAX)
+
+
+def sort_arg(columns: SortColumns) -> Sort:
+    """``?sort=&dir=`` for a list sorted by ``columns``; an unknown column is ignored."""
+    return columns.read(request.args.get("sort"), request.args.get("dir"))
+
+
+def sort_links(columns: SortColumns, current: Sort) -> dict[str, str]:
+    """Each sortable column's header link: this list with its filters, sorted by that column
+    (the other way round if it already is), from the first page."""
+    args: dict[str, Any] = {
+        k: v for k, v in request.args.items() if k not in ("page", "sort", "dir")
+    }
+    return {
+        key: url_for(
+            str(request.endpoint), **{**args, **columns.arguments(columns.flipped(current, key))}
+        )
+        for key in columns.columns
+    }
 
 
 def date_arg(name: str) -> date | None:

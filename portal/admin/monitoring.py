@@ -10,7 +10,16 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 
 from portal.admin import bp, exception_guide
-from portal.admin.common import date_arg, error_page, now, page_arg, say, staff
+from portal.admin.common import (
+    date_arg,
+    error_page,
+    now,
+    page_arg,
+    say,
+    sort_arg,
+    sort_links,
+    staff,
+)
 from portal.admin.forms import ResolveForm
 from portal.extensions import db
 from portal.models import (
@@ -28,6 +37,7 @@ from portal.services.reporting.reconciliation import (
     report_filename,
     report_table,
 )
+from portal.services.sorting import SortColumns
 from portal.services.traffic import cases
 from portal.services.traffic import history as traffic
 
@@ -43,34 +53,51 @@ def _csv_response(text: str, filename: str) -> Response:
 # DOKU traffic.
 
 
-def _traffic_filter() -> traffic.TrafficFilter:
+def _traffic_filter(columns: SortColumns) -> traffic.TrafficFilter:
     return traffic.TrafficFilter(
         start=date_arg("from"),
         end=date_arg("to"),
         payment_code=request.args.get("code", "").strip(),
         status=request.args.get("status", "").strip(),
         verdict=request.args.get("verdict", "").strip(),
+        sort=sort_arg(columns),
     )
+
+
+def _sorting(columns: SortColumns, filters: traffic.TrafficFilter) -> dict[str, Any]:
+    """What a traffic list's headers and filter form need to show and keep its order."""
+    sort = filters.sort or columns.default_sort
+    return {"sort": sort, "sort_links": sort_links(columns, sort)}
 
 
 @bp.route("/traffic/inquiries")
 def inquiries() -> str:
-    filters = _traffic_filter()
+    filters = _traffic_filter(traffic.INQUIRY_SORTS)
+    listing = traffic.inquiries(db.session, filters, page_arg())
     return render_template(
         "admin/inquiries.html",
-        page=traffic.inquiries(db.session, filters, page_arg()),
+        listing=listing,
+        page=listing.page,
         filters=filters,
         verdicts=traffic.inquiry_verdicts(db.session),
+        **_sorting(traffic.INQUIRY_SORTS, filters),
     )
+
+
+_TRAFFIC_EXPORTS = {
+    "inquiries": (traffic.inquiry_table, traffic.INQUIRY_SORTS),
+    "notifications": (traffic.notification_table, traffic.NOTIFICATION_SORTS),
+}
 
 
 @bp.route("/traffic/<kind>/export.<file_format>")
 def traffic_download(kind: str, file_format: str) -> Response:
-    """An inquiry or notification list as shown (its filters, every page) as CSV or XLSX."""
-    tables = {"inquiries": traffic.inquiry_table, "notifications": traffic.notification_table}
-    if kind not in tables or file_format not in spreadsheets.FORMATS:
+    """An inquiry or notification list as shown (its filters and order, every page) as CSV or
+    XLSX."""
+    if kind not in _TRAFFIC_EXPORTS or file_format not in spreadsheets.FORMATS:
         abort(404)
-    table = tables[kind](db.session, _traffic_filter())
+    build, columns = _TRAFFIC_EXPORTS[kind]
+    table = build(db.session, _traffic_filter(columns))
     db.session.rollback()
     data, content_type = spreadsheets.render(table, file_format)
     stamp = now().astimezone(WIB).strftime("%Y%m%d-%H%M")
@@ -95,12 +122,15 @@ def inquiry(inquiry_id: int) -> str:
 
 @bp.route("/traffic/notifications")
 def notifications() -> str:
-    filters = _traffic_filter()
+    filters = _traffic_filter(traffic.NOTIFICATION_SORTS)
+    listing = traffic.notifications(db.session, filters, page_arg())
     return render_template(
         "admin/notifications.html",
-        page=traffic.notifications(db.session, filters, page_arg()),
+        listing=listing,
+        page=listing.page,
         filters=filters,
         verdicts=traffic.notification_verdicts(db.session),
+        **_sorting(traffic.NOTIFICATION_SORTS, filters),
     )
 
 

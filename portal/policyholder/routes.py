@@ -58,9 +58,9 @@ from portal.services.accounts.credentials import (
 )
 from portal.services.billing import statements
 from portal.services.billing.barcodes import code128_svg, qr_svg
-from portal.services.billing.chains import CHAINS
+from portal.services.billing.chains import CHAINS, Chain, chosen_chain
 from portal.services.billing.money import format_rupiah
-from portal.services.billing.payment_codes import code_groups
+from portal.services.billing.payment_codes import code_groups, grouped_code
 from portal.services.contact import InsurerContact, insurer_contact
 from portal.services.traffic.inquiries import InquiryRules
 from portal.web import LANGUAGE_COOKIE, audit_login, link_settings, remember_language, safe_next
@@ -393,14 +393,24 @@ def bill(bill_id: int) -> Any:
         barcode=barcode,
         qr=qr,
         chains=CHAINS,
-        chosen_chain=_chosen_chain(),
+        # The chain whose steps show first: ``?chain=`` (a link can pick it), else Alfamart.
+        chosen_chain=chosen_chain(request.args.get("chain")).slug,
+        steps={chain.slug: payment_steps(chain, detail) for chain in CHAINS},
     )
 
 
-def _chosen_chain() -> str:
-    """The chain whose steps show first: ``?chain=`` (a link can pick it), else Alfamart."""
-    wanted = request.args.get("chain", "")
-    return wanted if any(c.slug == wanted for c in CHAINS) else CHAINS[0].slug
+def payment_steps(chain: Chain, detail: statements.BillDetail) -> list[str]:
+    """How to pay ``detail`` at ``chain``, in the reader's language: the bill page's steps and
+    the PDF slip's, from the one list in services/billing/chains."""
+    s = detail.summary
+    values = {
+        "chain": chain.name,
+        "code": grouped_code(s.payment_code),
+        "name": detail.customer_name,
+        "amount": format_rupiah(s.amount),
+        "info": detail.info,
+    }
+    return [_(step, **values) for step in chain.steps]
 
 
 def _pdf_response(document: bytes, filename: str) -> Response:
@@ -429,12 +439,6 @@ def _labels(insurer: InsurerContact) -> pdf.Labels:
         paid_at=_("Paid at"),
         store=_("Paid at the store"),
         reference=_("Transaction reference"),
-        how_to_pay=_("How to pay"),
-        steps=(
-            _("Go to the cashier of any Alfamart, Alfamidi, Alfaexpress, Lawson or Dan+Dan store."),
-            _("Say you want to pay an insurance premium through DOKU and show this payment code."),
-            _("Check the name and amount on the cashier's screen, pay in cash, keep the receipt."),
-        ),
         footer_title=_("The receipt will end with"),
         received_note=_(
             "The premium was received in cash at the store named above and passed on to us by DOKU."
@@ -461,7 +465,8 @@ def _brand() -> pdf.Brand:
 @bp.route("/bills/<int:bill_id>/slip.pdf")
 @policyholder_required
 def bill_pdf(bill_id: int) -> Any:
-    """The payment slip as a PDF, built here (not the browser's print): only while payable."""
+    """The payment slip as a PDF, built here (not the browser's print): only while payable;
+    with the steps of the chain ``?chain=`` names, as the bill page shows them."""
     # fpdf2 (with Pillow and fontTools) loads when a PDF is asked for, not at every start-up.
     from portal.services.billing import pdf
 
@@ -470,6 +475,7 @@ def bill_pdf(bill_id: int) -> Any:
     if detail is None or not detail.can_pay or detail.summary.payment_code is None:
         abort(404)
     s = detail.summary
+    chain = chosen_chain(request.args.get("chain"))
     document = pdf.slip_pdf(
         pdf.SlipContent(
             code=s.payment_code or "",
@@ -480,6 +486,8 @@ def bill_pdf(bill_id: int) -> Any:
             invoice=s.invoice_number,
             due_date=long_date(s.due_date),
             footer_lines=detail.footer.lines,
+            steps_title=_("How to pay at %(chain)s", chain=chain.name),
+            steps=payment_steps(chain, detail),
         ),
         brand=_brand(),
     )

@@ -54,12 +54,17 @@ def paginate_rows(
     statement: Select[*tuple[Any, ...]],
     number: int,
     per_page: int = PER_PAGE,
+    *,
+    total: int | None = None,
 ) -> Page[Any]:
-    """Like :func:`paginate`, for a statement selecting several columns: the items are rows."""
+    """Like :func:`paginate`, for a statement selecting several columns: the items are rows.
+    ``total``: the count if the caller has it already (counted with a sum, say)."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    total = int(
-        session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    )
+    if total is None:
+        total = int(
+            session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+            or 0
+        )
     number = max(1, min(number, -(-total // per_page)))
     rows = session.execute(statement.limit(per_page).offset((number - 1) * per_page)).all()
     return Page(items=rows, number=number, per_page=per_page, total=total)

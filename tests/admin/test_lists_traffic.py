@@ -67,7 +67,7 @@ def test_an_inquiry_shows_the_invoice_and_amount_it_was_answered_with(
     inquire(admin_client, live_code(bill))
     bill.amount = 175_000
     session.commit()
-    [line] = history.inquiries(session, history.TrafficFilter()).items
+    [line] = history.inquiries(session, history.TrafficFilter()).page.items
     session.commit()
     assert line.amount == 150_000 and line.invoice_number == bill.invoice_number
     assert line.chain == "Alfamart" and line.reason == ""
@@ -95,7 +95,7 @@ def test_notifications_show_the_chain_and_what_became_of_them(
     assert notify(admin_client, notification_body_for(paid)).status_code == 200
     assert notify(admin_client, notification_body_for(paid)).status_code == 200  # again
     assert notify(admin_client, notification_body_for(wrong, amount=1_000)).status_code == 200
-    lines = history.notifications(session, history.TrafficFilter()).items
+    lines = history.notifications(session, history.TrafficFilter()).page.items
     session.commit()
     assert [line.notification.outcome for line in lines] == ["exception", "duplicate", "applied"]
     assert all(line.chain == "Alfamart" for line in lines)
@@ -113,7 +113,7 @@ def test_traffic_lists_filter_and_count(admin_client: FlaskClient, session: Sess
     for _ in range(3):
         inquire(admin_client, code)
     inquire(admin_client, "8896000000000000")
-    page = history.inquiries(session, history.TrafficFilter(verdict="success"), per_page=2)
+    page = history.inquiries(session, history.TrafficFilter(verdict="success"), per_page=2).page
     session.commit()
     assert page.total == 3 and page.pages == 2 and len(page.items) == 2
     listed = text(admin_client.get("/admin/traffic/inquiries?verdict=billing_not_found"))

@@ -23,10 +23,8 @@ LABELS = pdf.Labels(
     slip_title="Bayar di gerai Alfa Group", receipt_title="Bukti pembayaran",
     payment_code="Kode pembayaran", amount="Jumlah", pay_before="Bayar sebelum", name="Nama",
     policy="Polis", invoice="Nomor tagihan", due_date="Jatuh tempo", paid_at="Dibayar pada",
-    store="Dibayar di gerai", reference="Referensi", how_to_pay="Cara membayar",
-    steps=("Datang ke kasir.", "Sebutkan kode “DOKU” – lalu bayar."),
-    footer_title="Bagian akhir struk", received_note="Diterima tunai.",
-    contact="Telepon 1500-123",
+    store="Dibayar di gerai", reference="Referensi", footer_title="Bagian akhir struk",
+    received_note="Diterima tunai.", contact="Telepon 1500-123",
 )  # fmt: skip
 
 
@@ -48,6 +46,8 @@ def test_the_slip_pdf_carries_the_code_grouped_amount_deadline_steps_footer_and_
             name="Budi Santoso", policy="Dana Pendidikan · 9090900001", invoice="INV-1",
             due_date="6 Desember 2026",
             footer_lines=("Terima kasih, Bapak Budi. Polis Anda tet", "ap aktif."),
+            steps_title="Cara membayar di Lawson",
+            steps=("Datang ke kasir.", "Sebutkan kode “DOKU” – lalu bayar."),
         ),
         brand=pdf.Brand(insurer=INSURER, logo=None, labels=LABELS),
     )  # fmt: skip
@@ -56,7 +56,7 @@ def test_the_slip_pdf_carries_the_code_grouped_amount_deadline_steps_footer_and_
     text = _pdf_text(document)
     for expected in ("8896 4697 0680 1443", "Rp 150.000", "9 Desember 2026, 08.10 WIB",
                      "Budi Santoso", "PT Asuransi Demo Sejahtera", "WhatsApp 0811-1500-123",
-                     "Berizin dan diawasi oleh OJK", "Polis Anda tet",
+                     "Berizin dan diawasi oleh OJK", "Polis Anda tet", "Cara membayar di Lawson",
                      'Sebutkan kode "DOKU" - lalu bayar.'):  # fmt: skip
         assert f"({expected}" in text or expected in text, expected
     # The barcode is drawn: many filled rectangles (" re f").

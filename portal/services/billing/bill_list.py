@@ -44,21 +44,28 @@ from portal.services.paging import PER_PAGE, Page, paginate_rows
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Table
 from portal.services.session import Session
+from portal.services.sorting import Sort, SortColumns
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 
 # What the list can be sorted by (the query argument's value -> the column).
-SORTS: dict[str, Any] = {
-    "created": Bill.created_at,
-    "invoice": Bill.invoice_number,
-    "policyholder": Policyholder.name,
-    "policy": Policy.number,
-    "amount": Bill.amount,
-    "due": Bill.due_date,
-    "paid": Payment.paid_at,
-}
-DEFAULT_SORT = "created"
+SORTS = SortColumns(
+    columns={
+        "created": Bill.created_at,
+        "invoice": Bill.invoice_number,
+        "policyholder": Policyholder.name,
+        "policy": Policy.number,
+        "amount": Bill.amount,
+        "due": Bill.due_date,
+        "paid": Payment.paid_at,
+    },
+    default="created",
+    tie=Bill.id,
+    descending_first=frozenset({"created", "paid"}),
+    nulls_last=frozenset({"paid"}),  # unpaid bills go last either way
+)
+DEFAULT_SORT = SORTS.default
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +98,17 @@ class BillQuery:
             "max": str(self.amount_max) if self.amount_max is not None else "",
             "exceptions": "open" if self.open_exception else "",
         }
-        if (self.sort, self.descending) != (DEFAULT_SORT, True):
-            args["sort"] = self.sort
-            args["dir"] = "desc" if self.descending else "asc"
+        args.update(SORTS.arguments(self.order))
         return {k: v for k, v in args.items() if v}
+
+    @property
+    def order(self) -> Sort:
+        return Sort(self.sort, self.descending)
 
     def sorted_by(self, key: str) -> BillQuery:
         """This query sorted by ``key``: ascending first, the other way if it already is."""
-        if key == self.sort:
-            return replace(self, descending=not self.descending)
-        return replace(self, sort=key, descending=key in ("created", "paid"))
+        flipped = SORTS.flipped(self.order, key)
+        return replace(self, sort=flipped.key, descending=flipped.descending)
 
     @property
     def filtered(self) -> bool:
@@ -170,11 +178,10 @@ def parse_query(args: Mapping[str, str]) -> Parsed:
     wanted = Standing(chosen) if chosen in {s.value for s in Standing} else None
     if chosen and wanted is None and chosen != BillState.UNPAID.value:
         problems.append(Problem("state", "not a state", chosen))
-    sort = (args.get("sort") or DEFAULT_SORT).strip()
-    if sort not in SORTS:
-        problems.append(Problem("sort", "not a column to sort by", sort))
-        sort = DEFAULT_SORT
-    direction = (args.get("dir") or "").strip()
+    wanted_sort = (args.get("sort") or DEFAULT_SORT).strip()
+    if not SORTS.known(wanted_sort):
+        problems.append(Problem("sort", "not a column to sort by", wanted_sort))
+    order = SORTS.read(wanted_sort, args.get("dir"))
     query = BillQuery(
         text=(args.get("q") or "").strip()[:200],
         standing=wanted,
@@ -187,8 +194,8 @@ def parse_query(args: Mapping[str, str]) -> Parsed:
         amount_min=_amount(args, "min", problems),
         amount_max=_amount(args, "max", problems),
         open_exception=args.get("exceptions") == "open",
-        sort=sort,
-        descending=direction != "asc" if direction else sort in ("created", "paid"),
+        sort=order.key,
+        descending=order.descending,
     )
     low, high = query.amount_min, query.amount_max
     if low is not None and high is not None and low > high:
@@ -267,13 +274,7 @@ def _statement(
         )
     if conditions:
         statement = statement.where(*conditions)
-    column = SORTS[query.sort]
-    order = column.desc() if query.descending else column.asc()
-    tie = Bill.id.desc() if query.descending else Bill.id.asc()
-    if query.sort == "paid":
-        # Unpaid bills go last either way, on every database.
-        return statement.order_by(column.is_(None), order, tie)
-    return statement.order_by(order, tie)
+    return statement.order_by(*SORTS.order_by(query.order))
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,6 @@ class Labels:
     paid_at: str
     store: str
     reference: str
-    how_to_pay: str
-    steps: tuple[str, ...]
     footer_title: str
     received_note: str
     contact: str
@@ -68,6 +66,9 @@ class SlipContent:
     invoice: str
     due_date: str
     footer_lines: Sequence[str]
+    # How to pay at the chain the policyholder chose (services/billing/chains), translated.
+    steps_title: str
+    steps: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +199,9 @@ def slip_pdf(content: SlipContent, *, brand: Brand) -> bytes:
         (labels.invoice, content.invoice),
         (labels.due_date, content.due_date),
     ])  # fmt: skip
-    doc.heading(labels.how_to_pay)
+    doc.heading(content.steps_title)
     doc.set_font("Helvetica", "", 10)
-    for number, step in enumerate(labels.steps, start=1):
+    for number, step in enumerate(content.steps, start=1):
         doc.multi_cell(0, 6, latin1(f"{number}. {step}"), new_x="LMARGIN", new_y="NEXT")
     if content.footer_lines:
         doc.heading(labels.footer_title)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVarTuple
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select, false, func, select
 
@@ -25,8 +25,10 @@ from portal.services.paging import Page, paginate_rows
 from portal.services.reporting.reconciliation import wib_day_bounds
 from portal.services.reporting.spreadsheets import Table
 from portal.services.session import Session
+from portal.services.sorting import Sort, SortColumns
 
 _Ts = TypeVarTuple("_Ts")
+L = TypeVar("L")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,49 @@ class TrafficFilter:
     # Inquiries: success, decline, billing_not_found ... Notifications: authenticated,
     # unauthenticated, invalid.
     verdict: str = ""
+    # The list's order (INQUIRY_SORTS or NOTIFICATION_SORTS); None or an unknown key: newest
+    # first.
+    sort: Sort | None = None
+
+
+# The columns a list may be sorted by. Received is the default and uses its index; the others
+# sort the rows the filters match, which the count and the total read anyway (offset paging,
+# as every list here; bounded by the filters, e.g. the dates).
+INQUIRY_SORTS = SortColumns(
+    columns={
+        "received": Inquiry.received_at,
+        "code": Inquiry.payment_code,
+        "invoice": Bill.invoice_number,
+        # The bill's amount: what the answer carried unless the bill changed since (the row
+        # shows the answer's).
+        "amount": Bill.amount,
+        "http": Inquiry.http_status,
+    },
+    default="received",
+    tie=Inquiry.id,
+    descending_first=frozenset({"received"}),
+    nulls_last=frozenset({"code", "invoice", "amount"}),
+)
+NOTIFICATION_SORTS = SortColumns(
+    columns={
+        "received": ReceivedNotification.received_at,
+        "code": ReceivedNotification.payment_code,
+        "invoice": ReceivedNotification.invoice_number,
+        "amount": ReceivedNotification.amount,
+        "status": ReceivedNotification.transaction_status,
+        "http": ReceivedNotification.http_status,
+    },
+    default="received",
+    tie=ReceivedNotification.id,
+    descending_first=frozenset({"received"}),
+    nulls_last=frozenset({"code", "invoice", "amount", "status", "http"}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficListing(Generic[L]):
+    page: Page[L]
+    amount: int  # the rupiah total of every matching row, not only this page's
 
 
 def _dates(statement: Select[*_Ts], column: Any, filters: TrafficFilter) -> Select[*_Ts]:
@@ -124,7 +169,7 @@ def _inquiry_statement(filters: TrafficFilter) -> Select[Inquiry, str, int]:
         statement = statement.where(Inquiry.http_status == int(filters.status))
     if filters.verdict:
         statement = statement.where(Inquiry.verdict == filters.verdict)
-    return statement.order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
+    return statement.order_by(*INQUIRY_SORTS.order_by(filters.sort))
 
 
 def _inquiry_line(
@@ -140,12 +185,55 @@ def _inquiry_line(
     )
 
 
+def _listing(
+    session: Session,
+    statement: Select[*_Ts],
+    columns: SortColumns,
+    amount: Any,
+    to_line: Callable[..., L],
+    page: int,
+    per_page: int,
+) -> TrafficListing[L]:
+    """A page of ``statement`` with the count and the sum of ``amount`` over every matching
+    row, both from one pass over them.
+
+    The page is found on the ids alone, then its rows are read: sorting by a column without an
+    index sorts narrow (id, key) pairs, not whole rows with their bodies (measured on
+    PostgreSQL with 100k rows: about half the time, more on deep pages)."""
+    matching = statement.order_by(None).with_only_columns(amount.label("amount")).subquery()
+    count, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(matching.c.amount), 0))
+    ).one()
+    found = paginate_rows(
+        session, statement.with_only_columns(columns.tie), page, per_page, total=int(count)
+    )
+    ids = [row[0] for row in found.items]
+    rows = session.execute(statement.where(columns.tie.in_(ids))).all() if ids else []
+    return TrafficListing(
+        page=Page(
+            items=[to_line(*row) for row in rows],
+            number=found.number,
+            per_page=found.per_page,
+            total=found.total,
+        ),
+        amount=int(total),
+    )
+
+
 def inquiries(
     session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[InquiryLine]:
-    found = paginate_rows(session, _inquiry_statement(filters), page, per_page)
-    lines = [_inquiry_line(*row) for row in found.items]
-    return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
+) -> TrafficListing[InquiryLine]:
+    """A page of inquiries, newest first unless ``filters.sort`` says otherwise; the total is
+    the bills' amounts (see INQUIRY_SORTS)."""
+    return _listing(
+        session,
+        _inquiry_statement(filters),
+        INQUIRY_SORTS,
+        Bill.amount,
+        _inquiry_line,
+        page,
+        per_page,
+    )
 
 
 def _notification_reason(
@@ -186,9 +274,7 @@ def _notification_statement(
         )
     if filters.verdict:
         statement = statement.where(ReceivedNotification.verdict == filters.verdict)
-    return statement.order_by(
-        ReceivedNotification.received_at.desc(), ReceivedNotification.id.desc()
-    )
+    return statement.order_by(*NOTIFICATION_SORTS.order_by(filters.sort))
 
 
 def _notification_line(
@@ -204,13 +290,20 @@ def _notification_line(
 
 def notifications(
     session: Session, filters: TrafficFilter, page: int = 1, per_page: int = 50
-) -> Page[NotificationLine]:
-    found = paginate_rows(session, _notification_statement(filters), page, per_page)
-    lines = [_notification_line(*row) for row in found.items]
-    return Page(items=lines, number=found.number, per_page=found.per_page, total=found.total)
+) -> TrafficListing[NotificationLine]:
+    return _listing(
+        session,
+        _notification_statement(filters),
+        NOTIFICATION_SORTS,
+        ReceivedNotification.amount,
+        _notification_line,
+        page,
+        per_page,
+    )
 
 
-# The same lists as files (services/reporting/spreadsheets): every matching row, newest first.
+# The same lists as files (services/reporting/spreadsheets): every matching row, in the list's
+# order.
 
 EXPORT_LIMIT = 100_000
 Cell = str | int | None
