@@ -29,6 +29,7 @@ from portal.services.traffic.inquiries import (
     decide,
     inquiry_transaction,
     record,
+    record_invalid,
 )
 from tests.factories import make_bill
 
@@ -319,3 +320,58 @@ def test_answer_decides_records_once_and_replays_the_first_answer(
         "ALFAMART",
         calls[0].bill.bill_id,
     )
+
+
+def test_an_inquiry_is_recorded_with_when_and_from_where_it_came_and_what_the_till_asked(
+    app: Flask, session: Session
+) -> None:
+    """What staff read on the inquiry's page: every column of the record, not only its key."""
+    bill = make_bill(session, expires_at=NOW + timedelta(days=1))
+    code = _code(bill)
+    session.commit()
+    received = InquiryReceived(
+        received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
+        client_id="MCH-1",
+        request_id="kept-1",
+        request_timestamp="2031-05-20T04:59:57Z",
+        request_sha256=body_sha256(b'{"asked":1}'),
+        request_body='{"asked":1}',
+        remote_addr="203.0.113.44",
+    )
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520115958", agent_id="ALFAMART",
+                         agent_store_id="TZ01", agent_trx_id="trx-7")  # fmt: skip
+    with app.app_context():
+        answer(db.session(), received, asked, rules=RULES,
+               respond=lambda _code, _decision: Answered(200, '{"answered":1}'))  # fmt: skip
+    [row] = session.scalars(select(Inquiry)).all()
+    assert (row.received_at, row.remote_addr) == (received.received_at, "203.0.113.44")
+    assert (row.client_id, row.request_id, row.request_timestamp) == (
+        "MCH-1", "kept-1", "2031-05-20T04:59:57Z"
+    )  # fmt: skip
+    assert (row.request_sha256, row.request_body) == (received.request_sha256, '{"asked":1}')
+    assert (row.payment_code, row.inquiry_date) == (code, "20310520115958")
+    assert (row.agent_id, row.agent_store_id, row.agent_trx_id) == ("ALFAMART", "TZ01", "trx-7")
+    assert (row.bill_id, row.verdict, row.reason) == (bill.id, "success", None)
+    assert (row.http_status, row.response_body) == (200, '{"answered":1}')
+
+
+def test_an_invalid_inquiry_is_recorded_with_where_it_came_from_and_why_cut_to_200(
+    app: Flask, session: Session
+) -> None:
+    received = InquiryReceived(
+        received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
+        client_id="MCH-1",
+        request_id="invalid-1",
+        request_timestamp="2031-05-20T04:59:57Z",
+        request_sha256=body_sha256(b"{}"),
+        request_body="{}",
+        remote_addr="203.0.113.45",
+    )
+    why = "paymentCode: Missing data for required field. " + "x" * 300
+    with app.app_context():
+        recorded = record_invalid(db.session(), received, Answered(400, '{"refused":1}'), why)
+    assert recorded == Recorded(400, '{"refused":1}', replayed=False, verdict="invalid_request")
+    [row] = session.scalars(select(Inquiry)).all()
+    assert row.reason == why[:200]
+    assert (row.received_at, row.remote_addr) == (received.received_at, "203.0.113.45")
+    assert (row.request_id, row.verdict, row.http_status) == ("invalid-1", "invalid_request", 400)
