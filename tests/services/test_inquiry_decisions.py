@@ -375,3 +375,32 @@ def test_an_invalid_inquiry_is_recorded_with_where_it_came_from_and_why_cut_to_2
     assert row.reason == why[:200]
     assert (row.received_at, row.remote_addr) == (received.received_at, "203.0.113.45")
     assert (row.request_id, row.verdict, row.http_status) == ("invalid-1", "invalid_request", 400)
+
+
+def test_an_inquiry_made_inside_the_callers_transaction_joins_and_commits_it(
+    session: Session, database_kind: str
+) -> None:
+    """In-process callers (the CLI's simulator, tests) hold a transaction on their session: on
+    SQLite it holds the write lock, so the inquiry works and commits in it instead of waiting.
+    On PostgreSQL the inquiry always runs on a connection of its own."""
+    if database_kind == "postgresql":
+        pytest.skip("on PostgreSQL the inquiry runs on psycopg's connection of its own")
+    code = _code(make_bill(session, expires_at=NOW + timedelta(days=1)))
+    caller = session()  # the Session itself, as the views pass ``db.session()``
+    assert caller.in_transaction()  # the bill is not committed yet
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    decided: list[Verdict] = []
+
+    def respond(_code: str, decision: Decision) -> Answered:
+        decided.append(decision.verdict)
+        return Answered(200, '{"joined":1}')
+
+    joined = answer(caller, _received("joined-1"), asked, rules=RULES, respond=respond)
+    assert joined == Recorded(200, '{"joined":1}', replayed=False, verdict="success")
+    assert decided == [Verdict.SUCCESS]  # the uncommitted bill was seen: the same transaction
+    assert not caller.in_transaction()  # committed, bill and inquiry together
+    session.rollback()
+    assert _rows(session) == 1
+    with pytest.raises(RequestIdReused):
+        answer(caller, _received("joined-1", b"{ }"), asked, rules=RULES, respond=respond)
+    assert not caller.in_transaction()  # rolled back
