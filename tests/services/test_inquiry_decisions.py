@@ -404,3 +404,22 @@ def test_an_inquiry_made_inside_the_callers_transaction_joins_and_commits_it(
     with pytest.raises(RequestIdReused):
         answer(caller, _received("joined-1", b"{ }"), asked, rules=RULES, respond=respond)
     assert not caller.in_transaction()  # rolled back
+
+
+def test_an_inquiry_through_a_session_bound_to_a_connection_is_recorded_on_its_engine(
+    app: Flask, session: Session
+) -> None:
+    """A session may be bound to a connection rather than an engine (as test harnesses and
+    scripts do): the inquiry still opens its own transaction on that connection's engine."""
+    code = _code(make_bill(session, expires_at=NOW + timedelta(days=1)))
+    session.commit()
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    with app.app_context(), db.engine.connect() as connection:
+        bound = Session(bind=connection)
+        recorded = answer(
+            bound, _received("bound-1"), asked, rules=RULES,
+            respond=lambda _code, _decision: Answered(200, '{"bound":1}'),
+        )  # fmt: skip
+        bound.close()
+    assert recorded == Recorded(200, '{"bound":1}', replayed=False, verdict="success")
+    assert _rows(session) == 1
