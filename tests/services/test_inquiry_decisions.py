@@ -275,15 +275,22 @@ def test_an_inquiry_transaction_that_fails_records_nothing_and_restores_durabili
             assert connection.execute(select(func.count()).select_from(Inquiry)).scalar_one() == 0
 
 
-def _received(request_id: str, body: bytes = b"{}") -> InquiryReceived:
+def _received(
+    request_id: str,
+    body: bytes = b"{}",
+    *,
+    received_at: datetime | None = None,
+    request_timestamp: str = "2031-05-20T05:00:00Z",
+    remote_addr: str = "127.0.0.1",
+) -> InquiryReceived:
     return InquiryReceived(
-        received_at=datetime.now(UTC),
+        received_at=received_at or datetime.now(UTC),
         client_id="MCH-1",
         request_id=request_id,
-        request_timestamp="2031-05-20T05:00:00Z",
+        request_timestamp=request_timestamp,
         request_sha256=body_sha256(body),
         request_body=body.decode(),
-        remote_addr="127.0.0.1",
+        remote_addr=remote_addr,
     )
 
 
@@ -329,15 +336,10 @@ def test_an_inquiry_is_recorded_with_when_and_from_where_it_came_and_what_the_ti
     bill = make_bill(session, expires_at=NOW + timedelta(days=1))
     code = _code(bill)
     session.commit()
-    received = InquiryReceived(
-        received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
-        client_id="MCH-1",
-        request_id="kept-1",
-        request_timestamp="2031-05-20T04:59:57Z",
-        request_sha256=body_sha256(b'{"asked":1}'),
-        request_body='{"asked":1}',
-        remote_addr="203.0.113.44",
-    )
+    received = _received(
+        "kept-1", b'{"asked":1}', received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
+        request_timestamp="2031-05-20T04:59:57Z", remote_addr="203.0.113.44",
+    )  # fmt: skip
     asked = InquiryAsked(payment_code=code, inquiry_date="20310520115958", agent_id="ALFAMART",
                          agent_store_id="TZ01", agent_trx_id="trx-7")  # fmt: skip
     with app.app_context():
@@ -358,15 +360,10 @@ def test_an_inquiry_is_recorded_with_when_and_from_where_it_came_and_what_the_ti
 def test_an_invalid_inquiry_is_recorded_with_where_it_came_from_and_why_cut_to_200(
     app: Flask, session: Session
 ) -> None:
-    received = InquiryReceived(
-        received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
-        client_id="MCH-1",
-        request_id="invalid-1",
-        request_timestamp="2031-05-20T04:59:57Z",
-        request_sha256=body_sha256(b"{}"),
-        request_body="{}",
+    received = _received(
+        "invalid-1", received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
         remote_addr="203.0.113.45",
-    )
+    )  # fmt: skip
     why = "paymentCode: Missing data for required field. " + "x" * 300
     with app.app_context():
         recorded = record_invalid(db.session(), received, Answered(400, '{"refused":1}'), why)
