@@ -314,7 +314,7 @@ def test_answer_decides_records_once_and_replays_the_first_answer(
         own = db.session()  # a session of its own, in no transaction (as a DOKU request's)
         first = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
         again = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
-        with pytest.raises(RequestIdReused):
+        with pytest.raises(RequestIdReused, match="answer-1"):  # the Request-Id staff look for
             answer(own, _received("answer-1", b"{ }"), asked, rules=RULES, respond=respond)
         with engine.connect() as connection:
             assert _durability(connection) in ("on", "full")
