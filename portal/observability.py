@@ -78,6 +78,10 @@ def configure_logging(app: Flask) -> None:
     handler.portal_handler = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(app.config["LOG_LEVEL"])
+    # Flask logs an unhandled error on this logger as "Exception on <path> [<method>]": on a
+    # link page the path holds the token.
+    if not any(isinstance(f, RedactSecretPaths) for f in logger.filters):
+        logger.addFilter(RedactSecretPaths())
     # `flask run` logs each request line through "werkzeug": no link tokens there either.
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactSecretPaths) for f in werkzeug_log.filters):

@@ -311,6 +311,19 @@ def test_cancelling_requires_a_reason_that_the_bill_page_then_shows(
     assert "Policy surrendered early" in page
 
 
+def test_a_cancel_note_with_a_bidi_override_or_a_c1_control_is_refused(
+    admin_client: FlaskClient, session: Session
+) -> None:
+    bill = make_bill(session)
+    session.commit()
+    for note, named in (("Policy \u202eended", "U+202E"), ("Policy\u009b31m ended", "U+009B")):
+        refused = post(admin_client, f"/admin/bills/{bill.id}/cancel", {"note": note})
+        assert refused.status_code == 400
+        assert named in text(refused)
+    session.expire_all()
+    assert session.get(Bill, bill.id).state == BillState.UNPAID  # type: ignore[union-attr]
+
+
 def test_a_cancelled_bill_cannot_be_cancelled_again(
     admin_client: FlaskClient, session: Session
 ) -> None:

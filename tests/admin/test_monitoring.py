@@ -170,6 +170,22 @@ def test_an_exception_needs_a_note_and_is_resolved_once(
     assert len(audit_rows(session, "exception.resolve")) == 1
 
 
+def test_a_resolution_note_with_a_bidi_override_is_refused_and_the_exception_stays_open(
+    admin_client: FlaskClient, traffic: dict[str, object], session: Session
+) -> None:
+    exception_id = traffic["exception"]
+    refused = post(
+        admin_client, f"/admin/exceptions/{exception_id}/resolve",
+        {"note": "Refunded \u202e000.1 pR", "outcome": "refunded"},
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert "U+202E" in text(refused)
+    session.expire_all()
+    item = session.get(PaymentException, exception_id)
+    assert item is not None and item.resolved_at is None
+    assert audit_rows(session, "exception.resolve") == []
+
+
 def test_reconciliation_shows_the_report_and_exports_the_same_csv(
     admin_client: FlaskClient, traffic: dict[str, object], session: Session
 ) -> None:

@@ -1,4 +1,5 @@
-"""One-time link tokens never reach a log: gunicorn's access log and the development server's."""
+"""One-time link tokens never reach a log: gunicorn's access log, the development server's and
+the app's own error lines."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +45,23 @@ def test_the_development_servers_request_lines_are_redacted_too() -> None:
     assert RedactSecretPaths().filter(record)
     assert TOKEN not in record.getMessage() and "/reset/[redacted]" in record.getMessage()
     assert redact("/bills/12") == "/bills/12"
+
+
+def test_an_unexpected_error_on_a_link_page_is_logged_without_its_token(
+    make_app: Any, app: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flask logs every unhandled error as "Exception on <path>": the path of a link page."""
+    import portal.policyholder.routes as routes
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the link could not be read")
+
+    monkeypatch.setattr(routes, "account_from_link", broken)
+    served = make_app(PROPAGATE_EXCEPTIONS=False)  # as in production: a 500 page and a log line
+    with caplog.at_level(logging.ERROR, logger="portal"):
+        for path in (f"/reset/{TOKEN}", f"/activate/{TOKEN}"):
+            assert served.test_client().get(path).status_code == 500
+    logged = [record.getMessage() for record in caplog.records]
+    assert "Exception on /reset/[redacted] [GET]" in logged
+    assert "Exception on /activate/[redacted] [GET]" in logged
+    assert TOKEN not in caplog.text

@@ -1,8 +1,11 @@
 """X-Forwarded-For is believed only from the configured proxies, and only when it is an
-address: a client cannot choose its own address, and a long header is never a 500."""
+address: a client cannot choose its own address, and a long header is never a 500. Behind a
+proxy, gunicorn listens on loopback only."""
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import limiter
 from portal.models import ReceivedNotification
 from tests.factories import NOTIFICATION_TARGET, doku_headers, make_bill, notification_body_for
+from tests.live import ROOT
 from tests.policyholder.conftest import csrf_token
 
 PROXY, STRANGER = "127.0.0.1", "127.0.0.2"
@@ -94,3 +98,19 @@ def test_the_address_a_trusted_proxy_forwards_is_the_one_recorded(
         select(ReceivedNotification.remote_addr).order_by(ReceivedNotification.id)
     ))  # fmt: skip
     assert recorded == ["203.0.113.7", STRANGER]
+
+
+@pytest.mark.parametrize("behind_proxy, bind", [
+    ("1", "127.0.0.1:8000"),  # only the proxy on this machine can reach the app
+    ("0", "0.0.0.0:8000"),
+])  # fmt: skip
+def test_behind_a_proxy_gunicorn_listens_on_loopback_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, behind_proxy: str, bind: str
+) -> None:
+    monkeypatch.setenv("PROXY_FIX_X_FOR", behind_proxy)
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == bind
+    monkeypatch.setenv("GUNICORN_BIND", "10.0.0.5:8000")  # the operator's choice wins
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["bind"] == "10.0.0.5:8000"

@@ -242,10 +242,16 @@ def test_a_body_over_the_cap_is_refused_by_nginx_and_the_import_upload_may_be_la
     assert upload.status != 413 and upload.status < 500, upload.status
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed for a test certificate")
-def test_the_shipped_server_blocks_redirect_to_https_but_never_redirect_doku(
-    app: Flask, gunicorn_port: int, tmp_path: Path
-) -> None:
+@dataclass
+class ShippedServer:
+    http_port: int
+    https_port: int
+    cert: Path
+    logs: Path
+
+
+@contextmanager
+def _shipped_server(gunicorn_port: int, tmp_path: Path) -> Iterator[ShippedServer]:
     """The whole of portal.conf, with its ports, certificate and logs moved into the test."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
@@ -267,19 +273,59 @@ def test_the_shipped_server_blocks_redirect_to_https_but_never_redirect_doku(
         text = text.replace(old, new)
     text = re.sub(r"^\s*listen \[::\]:.*$", "", text, flags=re.M)
     with _nginx(tmp_path, _nginx_conf(tmp_path, text), https_port):
-        plain = _request(http_port, "GET", "/login?next=%2Fadmin", headers={"Host": "localhost"})
+        yield ShippedServer(http_port, https_port, cert, tmp_path)
+
+
+def _https_get(
+    server: ShippedServer, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, str | None]:
+    """Status and TLS version of a GET to the HTTPS server block."""
+    context = ssl.create_default_context(cafile=str(server.cert))
+    connection = http.client.HTTPSConnection(
+        "localhost", server.https_port, context=context, timeout=10
+    )
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    response.read()
+    version = connection.sock.version()
+    connection.close()
+    return response.status, version
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed for a test certificate")
+def test_the_shipped_server_blocks_redirect_to_https_but_never_redirect_doku(
+    app: Flask, gunicorn_port: int, tmp_path: Path
+) -> None:
+    with _shipped_server(gunicorn_port, tmp_path) as server:
+        plain = _request(
+            server.http_port, "GET", "/login?next=%2Fadmin", headers={"Host": "localhost"}
+        )
         assert plain.status == 301
         assert plain.headers["Location"] == "https://localhost/login?next=%2Fadmin"
         # A DOKU URL registered with http:// fails plainly instead of being redirected.
-        assert _request(http_port, "POST", "/doku/inquiry", body=b"{}").status == 404
+        assert _request(server.http_port, "POST", "/doku/inquiry", body=b"{}").status == 404
 
-        context = ssl.create_default_context(cafile=str(cert))
-        connection = http.client.HTTPSConnection(
-            "localhost", https_port, context=context, timeout=10
-        )
-        connection.request("GET", "/healthz")
-        response = connection.getresponse()
-        response.read()
-        assert response.status == 200
-        assert connection.sock.version() in ("TLSv1.2", "TLSv1.3")
-        connection.close()
+        status, version = _https_get(server, "/healthz")
+        assert status == 200
+        assert version in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed for a test certificate")
+def test_the_shipped_servers_access_logs_keep_link_tokens_out(
+    app: Flask, gunicorn_port: int, tmp_path: Path
+) -> None:
+    token = "eyJpZCI6MX0.Zq1yXw.c2VjcmV0LXRva2Vu"
+    with _shipped_server(gunicorn_port, tmp_path) as server:
+        referer = {"Referer": f"https://localhost/activate/{token}"}
+        for path in (f"/reset/{token}", f"/activate/{token}?lang=en"):
+            # An invalid link answers 400; what matters is the log line.
+            assert _https_get(server, path, referer)[0] == 400
+        _https_get(server, "/healthz", referer)
+        # A link opened over plain HTTP is logged before it is redirected.
+        _request(server.http_port, "GET", f"/reset/{token}", headers={"Host": "localhost"})
+    logged = "".join(p.read_text() for p in server.logs.glob("*access.log"))
+    assert token not in logged
+    assert "GET /reset/[redacted] HTTP/1.1" in logged
+    assert "GET /activate/[redacted]?lang=en HTTP/1.1" in logged
+    assert '"https://localhost/activate/[redacted]"' in logged  # the referrer
+    assert "GET /healthz HTTP/1.1" in logged  # other lines as before

@@ -141,6 +141,18 @@ def test_a_password_that_breaks_the_rules_is_refused_with_the_reason(
     session.commit()
 
 
+def test_a_common_password_is_refused_in_english_too(client: FlaskClient, session: Session) -> None:
+    holder = make_holder(session, password=None)
+    client.set_cookie("lang", "en")
+    path = f"/activate/{_token(session, holder.id, 'activate')}"
+    response = _set_password(client, path, "password123")
+    assert response.status_code == 200
+    assert "This password is too easy to guess" in page_text(response)
+    row = session.get(Policyholder, holder.id)
+    assert row is not None and row.password_hash is None
+    session.commit()
+
+
 def test_reset_link_changes_the_password_and_ends_other_sessions(
     client: FlaskClient, other_client: FlaskClient, session: Session
 ) -> None:

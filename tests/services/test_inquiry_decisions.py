@@ -18,14 +18,18 @@ from portal.services.traffic.inquiries import (
     Answered,
     BillSnapshot,
     Decision,
+    InquiryAsked,
+    InquiryReceived,
     InquiryRules,
     Recorded,
     RequestIdReused,
     Verdict,
+    answer,
     body_sha256,
     decide,
     record,
     record_engine,
+    record_invalid,
 )
 from tests.factories import make_bill
 
@@ -285,3 +289,150 @@ def test_on_sqlite_the_inquirys_lookup_takes_no_write_lock(app: Flask, database_
                 decision = decide(connection, code, now=datetime.now(UTC), rules=RULES)
             writer.rollback()
         assert decision.verdict is Verdict.SUCCESS
+
+
+def _received(
+    request_id: str,
+    body: bytes = b"{}",
+    *,
+    received_at: datetime | None = None,
+    request_timestamp: str = "2031-05-20T05:00:00Z",
+    remote_addr: str = "127.0.0.1",
+) -> InquiryReceived:
+    return InquiryReceived(
+        received_at=received_at or datetime.now(UTC),
+        client_id="MCH-1",
+        request_id=request_id,
+        request_timestamp=request_timestamp,
+        request_sha256=body_sha256(body),
+        request_body=body.decode(),
+        remote_addr=remote_addr,
+    )
+
+
+def test_answer_decides_records_once_and_replays_the_first_answer(
+    app: Flask, session: Session
+) -> None:
+    """``answer`` as the view calls it (on PostgreSQL: the prepared statements on psycopg's
+    connection), then the connection is as durable as before."""
+    code = _code(make_bill(session))
+    session.commit()
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000", agent_id="ALFAMART")
+    calls: list[Decision] = []
+
+    def respond(payment_code: str, decision: Decision) -> Answered:
+        calls.append(decision)
+        status = 200 if decision.verdict is Verdict.SUCCESS else 400
+        return Answered(status, f'{{"code":"{payment_code}"}}')
+
+    with app.app_context():
+        engine = db.engine
+        own = db.session()  # a session of its own, in no transaction (as a DOKU request's)
+        first = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
+        again = answer(own, _received("answer-1"), asked, rules=RULES, respond=respond)
+        with pytest.raises(RequestIdReused, match="answer-1"):  # the Request-Id staff look for
+            answer(own, _received("answer-1", b"{ }"), asked, rules=RULES, respond=respond)
+        with engine.connect() as connection:
+            assert _durability(connection) in ("on", "full")
+    assert first == Recorded(200, f'{{"code":"{code}"}}', replayed=False, verdict="success")
+    assert again == Recorded(200, f'{{"code":"{code}"}}', replayed=True, verdict="success")
+    assert calls[0].verdict is Verdict.SUCCESS and calls[0].bill is not None
+    [row] = session.scalars(select(Inquiry)).all()
+    assert (row.payment_code, row.agent_id, row.bill_id) == (
+        code,
+        "ALFAMART",
+        calls[0].bill.bill_id,
+    )
+
+
+def test_an_inquiry_is_recorded_with_when_and_from_where_it_came_and_what_the_till_asked(
+    app: Flask, session: Session
+) -> None:
+    """What staff read on the inquiry's page: every column of the record, not only its key."""
+    bill = make_bill(session, expires_at=NOW + timedelta(days=1))
+    code = _code(bill)
+    session.commit()
+    received = _received(
+        "kept-1", b'{"asked":1}', received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
+        request_timestamp="2031-05-20T04:59:57Z", remote_addr="203.0.113.44",
+    )  # fmt: skip
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520115958", agent_id="ALFAMART",
+                         agent_store_id="TZ01", agent_trx_id="trx-7")  # fmt: skip
+    with app.app_context():
+        answer(db.session(), received, asked, rules=RULES,
+               respond=lambda _code, _decision: Answered(200, '{"answered":1}'))  # fmt: skip
+    [row] = session.scalars(select(Inquiry)).all()
+    assert (row.received_at, row.remote_addr) == (received.received_at, "203.0.113.44")
+    assert (row.client_id, row.request_id, row.request_timestamp) == (
+        "MCH-1", "kept-1", "2031-05-20T04:59:57Z"
+    )  # fmt: skip
+    assert (row.request_sha256, row.request_body) == (received.request_sha256, '{"asked":1}')
+    assert (row.payment_code, row.inquiry_date) == (code, "20310520115958")
+    assert (row.agent_id, row.agent_store_id, row.agent_trx_id) == ("ALFAMART", "TZ01", "trx-7")
+    assert (row.bill_id, row.verdict, row.reason) == (bill.id, "success", None)
+    assert (row.http_status, row.response_body) == (200, '{"answered":1}')
+
+
+def test_an_invalid_inquiry_is_recorded_with_where_it_came_from_and_why_cut_to_200(
+    app: Flask, session: Session
+) -> None:
+    received = _received(
+        "invalid-1", received_at=datetime(2031, 5, 20, 4, 59, 58, tzinfo=UTC),
+        remote_addr="203.0.113.45",
+    )  # fmt: skip
+    why = "paymentCode: Missing data for required field. " + "x" * 300
+    with app.app_context():
+        recorded = record_invalid(db.session(), received, Answered(400, '{"refused":1}'), why)
+    assert recorded == Recorded(400, '{"refused":1}', replayed=False, verdict="invalid_request")
+    [row] = session.scalars(select(Inquiry)).all()
+    assert row.reason == why[:200]
+    assert (row.received_at, row.remote_addr) == (received.received_at, "203.0.113.45")
+    assert (row.request_id, row.verdict, row.http_status) == ("invalid-1", "invalid_request", 400)
+
+
+def test_an_inquiry_made_inside_the_callers_transaction_joins_and_commits_it(
+    session: Session, database_kind: str
+) -> None:
+    """In-process callers (the CLI's simulator, tests) hold a transaction on their session: on
+    SQLite it holds the write lock, so the inquiry works and commits in it instead of waiting.
+    On PostgreSQL the inquiry always runs on a connection of its own."""
+    if database_kind == "postgresql":
+        pytest.skip("on PostgreSQL the inquiry runs on psycopg's connection of its own")
+    code = _code(make_bill(session, expires_at=NOW + timedelta(days=1)))
+    caller = session()  # the Session itself, as the views pass ``db.session()``
+    assert caller.in_transaction()  # the bill is not committed yet
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    decided: list[Verdict] = []
+
+    def respond(_code: str, decision: Decision) -> Answered:
+        decided.append(decision.verdict)
+        return Answered(200, '{"joined":1}')
+
+    joined = answer(caller, _received("joined-1"), asked, rules=RULES, respond=respond)
+    assert joined == Recorded(200, '{"joined":1}', replayed=False, verdict="success")
+    assert decided == [Verdict.SUCCESS]  # the uncommitted bill was seen: the same transaction
+    assert not caller.in_transaction()  # committed, bill and inquiry together
+    session.rollback()
+    assert _rows(session) == 1
+    with pytest.raises(RequestIdReused):
+        answer(caller, _received("joined-1", b"{ }"), asked, rules=RULES, respond=respond)
+    assert not caller.in_transaction()  # rolled back
+
+
+def test_an_inquiry_through_a_session_bound_to_a_connection_is_recorded_on_its_engine(
+    app: Flask, session: Session
+) -> None:
+    """A session may be bound to a connection rather than an engine (as test harnesses and
+    scripts do): the inquiry still opens its own transaction on that connection's engine."""
+    code = _code(make_bill(session, expires_at=NOW + timedelta(days=1)))
+    session.commit()
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    with app.app_context(), db.engine.connect() as connection:
+        bound = Session(bind=connection)
+        recorded = answer(
+            bound, _received("bound-1"), asked, rules=RULES,
+            respond=lambda _code, _decision: Answered(200, '{"bound":1}'),
+        )  # fmt: skip
+        bound.close()
+    assert recorded == Recorded(200, '{"bound":1}', replayed=False, verdict="success")
+    assert _rows(session) == 1
