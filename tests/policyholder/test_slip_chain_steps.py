@@ -3,25 +3,16 @@ the bill page (services/billing/chains), in the policyholder's language."""
 
 from __future__ import annotations
 
-import re
-import zlib
-
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from portal.services.billing.chains import CHAINS, chosen_chain
+from tests.pdf_text import drawn_strings
 from tests.policyholder.conftest import add_bill, log_in, make_holder, page_text
 
 
 def _pdf_text(document: bytes) -> str:
-    """The text fpdf2 drew: every content stream, inflated, its strings joined by line."""
-    streams = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", document, re.S):
-        try:
-            streams.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            continue
-    return " ".join(re.findall(r"\((.*?)\) ?Tj", "\n".join(streams)))
+    return drawn_strings(document)
 
 
 def _slip(client: FlaskClient, session: Session, query: str = "") -> str:

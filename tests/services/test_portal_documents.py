@@ -3,8 +3,6 @@ and durations (shared by pages and emails), the chain names and short references
 
 from __future__ import annotations
 
-import re
-import zlib
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,6 +12,7 @@ from portal.services.billing.chains import CHAINS, chain_name, known_chain, shor
 from portal.services.billing.payment_codes import grouped_code
 from portal.services.contact import InsurerContact
 from portal.services.wording import duration, long_date, wib_time
+from tests.pdf_text import content_streams
 
 INSURER = InsurerContact(
     name="PT Asuransi Demo Sejahtera", phone="1500-123", email="layanan@asuransi-demo.example",
@@ -30,13 +29,7 @@ LABELS = pdf.Labels(
 
 def _pdf_text(document: bytes) -> str:
     """The text drawn in a PDF: every content stream, inflated."""
-    text = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", document, re.S):
-        try:
-            text.append(zlib.decompress(stream).decode("latin-1"))
-        except zlib.error:
-            continue
-    return "\n".join(text)
+    return "\n".join(content_streams(document))
 
 
 def test_the_slip_pdf_carries_the_code_grouped_amount_deadline_steps_footer_and_brand() -> None:
