@@ -4,12 +4,14 @@ each answer is recorded once: straight against ``decide`` and ``record``."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, create_engine, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool, Pool, StaticPool
 
 from portal.extensions import db
 from portal.models import BillState, Inquiry, ReceiptDefaults
@@ -270,6 +272,39 @@ def test_the_inquiry_records_on_autocommit_connections_that_do_not_wait_for_the_
         assert checked_in >= 1 or not postgresql
         engine.dispose()
         assert fast.pool.checkedin() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_database_records_its_inquiries_in_that_same_database(url: str) -> None:
+    """An in-memory SQLite database lives in its engine's connection: an engine of the
+    inquiry's own would open another, empty one, so the inquiry keeps to the app's engine."""
+    engine = create_engine(url)
+    try:
+        Inquiry.__table__.create(engine)
+        assert record_engine(engine) is engine
+        with record_engine(engine).begin() as connection:
+            _record(connection, request_id="in-memory")
+        with engine.connect() as connection:
+            assert connection.execute(select(Inquiry.request_id)).scalars().all() == ["in-memory"]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("pool", [NullPool, StaticPool])
+def test_on_a_sqlite_file_the_inquirys_engine_pools_connections_as_the_apps_engine_does(
+    tmp_path: Path, pool: type[Pool]
+) -> None:
+    """The pool configured for the app's engine (SQLALCHEMY_ENGINE_OPTIONS) holds for the
+    inquiry's connections too, not SQLAlchemy's default for a file."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'portal.sqlite3'}", poolclass=pool)
+    try:
+        fast = record_engine(engine)
+        assert fast is not engine
+        assert type(fast.pool) is pool
+        with fast.connect() as connection:
+            assert _durability(connection) == "normal"
+    finally:
+        engine.dispose()
 
 
 def test_on_sqlite_the_inquirys_lookup_takes_no_write_lock(app: Flask, database_kind: str) -> None:
