@@ -307,6 +307,31 @@ def test_on_a_sqlite_file_the_inquirys_engine_pools_connections_as_the_apps_engi
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    ("query", "options"),
+    [
+        ("", "-c synchronous_commit=off"),
+        ("?options=-csearch_path%3Dtenant", "-csearch_path=tenant -c synchronous_commit=off"),
+        ("?options=-ca%3D1&options=-cb%3D2", "-ca=1 -cb=2 -c synchronous_commit=off"),
+    ],
+    ids=["no options", "one option", "two options"],
+)
+def test_on_postgresql_the_inquirys_connections_keep_the_urls_options_and_skip_the_disk_wait(
+    query: str, options: str
+) -> None:
+    """A DATABASE_URL with no ``options`` (as a deployment's usually is), one, or several:
+    the inquiry's connections keep every one of them (a search_path, say) and add
+    ``synchronous_commit=off``. Nothing connects: the URL is what the engine will open."""
+    engine = create_engine(f"postgresql+psycopg://portal@127.0.0.1:5432/portal{query}")
+    try:
+        fast = record_engine(engine)
+        assert fast is not engine
+        assert fast.url.query["options"] == options
+        assert fast.url.set(query={}) == engine.url.set(query={})
+    finally:
+        engine.dispose()
+
+
 def test_on_sqlite_the_inquirys_lookup_takes_no_write_lock(app: Flask, database_kind: str) -> None:
     """A payment (or an import chunk) holding SQLite's write lock does not stop the inquiry's
     lookup: only its insert waits for the lock."""
