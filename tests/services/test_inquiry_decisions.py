@@ -3,6 +3,7 @@ each answer is recorded once: straight against ``decide`` and ``record``."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool, Pool, StaticPool
 
@@ -368,6 +370,30 @@ def _received(
         request_body=body.decode(),
         remote_addr=remote_addr,
     )
+
+
+def test_a_connection_lost_in_the_prepared_inquiry_is_raised_as_invalidated(
+    app: Flask, session: Session, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backend gone mid-inquiry is raised as SQLAlchemy raises a lost connection (its
+    ``connection_invalidated`` set), so no caller takes it for an error of the statement."""
+    if database_kind != "postgresql":
+        pytest.skip("the prepared statements run on PostgreSQL (psycopg) only")
+    from portal.services.traffic import inquiries
+
+    code = _code(make_bill(session))
+    session.commit()
+    killer = dataclasses.replace(
+        inquiries._driver_statements(), lookup="SELECT pg_terminate_backend(pg_backend_pid())"
+    )
+    monkeypatch.setattr(inquiries, "_driver_statements", lambda: killer)
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    with app.app_context(), pytest.raises(DBAPIError) as raised:
+        answer(
+            db.session(), _received("lost-1"), asked, rules=RULES,
+            respond=lambda _code, _decision: Answered(200, "{}"),
+        )  # fmt: skip
+    assert raised.value.connection_invalidated is True
 
 
 def test_answer_decides_records_once_and_replays_the_first_answer(
