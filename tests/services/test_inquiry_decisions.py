@@ -3,13 +3,17 @@ each answer is recorded once: straight against ``decide`` and ``record``."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, create_engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool, Pool, StaticPool
 
 from portal.extensions import db
 from portal.models import BillState, Inquiry, ReceiptDefaults
@@ -272,6 +276,64 @@ def test_the_inquiry_records_on_autocommit_connections_that_do_not_wait_for_the_
         assert fast.pool.checkedin() == 0  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_an_in_memory_database_records_its_inquiries_in_that_same_database(url: str) -> None:
+    """An in-memory SQLite database lives in its engine's connection: an engine of the
+    inquiry's own would open another, empty one, so the inquiry keeps to the app's engine."""
+    engine = create_engine(url)
+    try:
+        Inquiry.__table__.create(engine)
+        assert record_engine(engine) is engine
+        with record_engine(engine).begin() as connection:
+            _record(connection, request_id="in-memory")
+        with engine.connect() as connection:
+            assert connection.execute(select(Inquiry.request_id)).scalars().all() == ["in-memory"]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("pool", [NullPool, StaticPool])
+def test_on_a_sqlite_file_the_inquirys_engine_pools_connections_as_the_apps_engine_does(
+    tmp_path: Path, pool: type[Pool]
+) -> None:
+    """The pool configured for the app's engine (SQLALCHEMY_ENGINE_OPTIONS) holds for the
+    inquiry's connections too, not SQLAlchemy's default for a file."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'portal.sqlite3'}", poolclass=pool)
+    try:
+        fast = record_engine(engine)
+        assert fast is not engine
+        assert type(fast.pool) is pool
+        with fast.connect() as connection:
+            assert _durability(connection) == "normal"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("query", "options"),
+    [
+        ("", "-c synchronous_commit=off"),
+        ("?options=-csearch_path%3Dtenant", "-csearch_path=tenant -c synchronous_commit=off"),
+        ("?options=-ca%3D1&options=-cb%3D2", "-ca=1 -cb=2 -c synchronous_commit=off"),
+    ],
+    ids=["no options", "one option", "two options"],
+)
+def test_on_postgresql_the_inquirys_connections_keep_the_urls_options_and_skip_the_disk_wait(
+    query: str, options: str
+) -> None:
+    """A DATABASE_URL with no ``options`` (as a deployment's usually is), one, or several:
+    the inquiry's connections keep every one of them (a search_path, say) and add
+    ``synchronous_commit=off``. Nothing connects: the URL is what the engine will open."""
+    engine = create_engine(f"postgresql+psycopg://portal@127.0.0.1:5432/portal{query}")
+    try:
+        fast = record_engine(engine)
+        assert fast is not engine
+        assert fast.url.query["options"] == options
+        assert fast.url.set(query={}) == engine.url.set(query={})
+    finally:
+        engine.dispose()
+
+
 def test_on_sqlite_the_inquirys_lookup_takes_no_write_lock(app: Flask, database_kind: str) -> None:
     """A payment (or an import chunk) holding SQLite's write lock does not stop the inquiry's
     lookup: only its insert waits for the lock."""
@@ -308,6 +370,30 @@ def _received(
         request_body=body.decode(),
         remote_addr=remote_addr,
     )
+
+
+def test_a_connection_lost_in_the_prepared_inquiry_is_raised_as_invalidated(
+    app: Flask, session: Session, database_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backend gone mid-inquiry is raised as SQLAlchemy raises a lost connection (its
+    ``connection_invalidated`` set), so no caller takes it for an error of the statement."""
+    if database_kind != "postgresql":
+        pytest.skip("the prepared statements run on PostgreSQL (psycopg) only")
+    from portal.services.traffic import inquiries
+
+    code = _code(make_bill(session))
+    session.commit()
+    killer = dataclasses.replace(
+        inquiries._driver_statements(), lookup="SELECT pg_terminate_backend(pg_backend_pid())"
+    )
+    monkeypatch.setattr(inquiries, "_driver_statements", lambda: killer)
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    with app.app_context(), pytest.raises(DBAPIError) as raised:
+        answer(
+            db.session(), _received("lost-1"), asked, rules=RULES,
+            respond=lambda _code, _decision: Answered(200, "{}"),
+        )  # fmt: skip
+    assert raised.value.connection_invalidated is True
 
 
 def test_answer_decides_records_once_and_replays_the_first_answer(

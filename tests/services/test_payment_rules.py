@@ -115,6 +115,19 @@ def test_a_payment_comes_from_a_notification_unless_told_otherwise(session: Sess
     assert [p.source for p in payments_of(session, bill)] == ["notification"]
 
 
+def test_a_bill_the_session_already_holds_reads_as_paid_once_its_payment_is_applied(
+    session: Session,
+) -> None:
+    """The payment is applied with Core statements, not through the ORM: the copy of the bill
+    that the caller's session holds (reconciliation reads it back) is told as well, without
+    a fresh read of the row."""
+    bill = _bill(session)
+    assert bill.state == BillState.UNPAID  # loaded: the session holds this copy
+    apply(session, report_for(bill))
+    assert bill.state == BillState.PAID
+    assert session.get(Bill, bill.id) is bill
+
+
 # The moment of expiry: a payment at the very second the code expires is on time.
 
 
@@ -306,6 +319,21 @@ def test_what_staff_read_on_each_case_names_the_problem(session: Session) -> Non
         f"is {short_bill.amount}",
     }
     assert failed_bill.id != paid_bill.id
+
+
+def test_what_staff_read_on_a_case_is_read_back_as_the_message_that_wrote_it(
+    session: Session,
+) -> None:
+    """The back office shows a case's detail in the reader's language: the English sentence
+    kept on the case reads back as its message, values and money included; a detail no
+    template wrote (an older row, a note by hand) is shown as it is."""
+    bill, short = _amount_mismatch(session)
+    apply(session, short)
+    [case] = cases(session)
+    assert payments.detail_message(case.detail) == payments.AMOUNT_MISMATCH(
+        paid=bill.amount - 1, invoice=bill.invoice_number, amount=bill.amount
+    )
+    assert payments.detail_message("refunded by hand") == "refunded by hand"
 
 
 def test_an_overlong_invoice_number_is_kept_cut_to_what_the_case_can_hold(
