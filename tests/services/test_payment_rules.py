@@ -26,6 +26,7 @@ from portal.models import (
     PaymentSource,
     ReceivedNotification,
 )
+from portal.services.messages import read_back
 from portal.services.traffic import payments
 from portal.services.traffic.payments import Outcome, PaymentReport, Result
 from tests.factories import make_bill
@@ -330,10 +331,10 @@ def test_what_staff_read_on_a_case_is_read_back_as_the_message_that_wrote_it(
     bill, short = _amount_mismatch(session)
     apply(session, short)
     [case] = cases(session)
-    assert payments.detail_message(case.detail) == payments.AMOUNT_MISMATCH(
+    assert read_back(case.detail, payments.DETAILS) == payments.AMOUNT_MISMATCH(
         paid=bill.amount - 1, invoice=bill.invoice_number, amount=bill.amount
     )
-    assert payments.detail_message("refunded by hand") == "refunded by hand"
+    assert read_back("refunded by hand", payments.DETAILS) == "refunded by hand"
 
 
 def test_an_overlong_invoice_number_is_kept_cut_to_what_the_case_can_hold(

@@ -33,7 +33,7 @@ from portal.models import (
     PaymentSource,
     ReceivedNotification,
 )
-from portal.services.messages import N_, Message, Template, read_back
+from portal.services.messages import N_, Template
 from portal.services.session import Session
 from portal.services.sql import insert_unless_exists
 
@@ -211,11 +211,6 @@ DETAILS = (
     LATE_PAYMENT,
     REQUEST_ID_REUSED,
 )
-
-
-def detail_message(detail: str) -> Message | str:
-    """An exception's detail as a message to translate (else the text as it is)."""
-    return read_back(detail, DETAILS)
 
 
 def file_case(
