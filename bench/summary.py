@@ -133,6 +133,14 @@ def main() -> None:
             f"{soak['p99_ms']['notification']} ms; load generator used "
             f"{soak.get('load_generator_cpu_s', '?')} CPU s of the same machine | |"
         )
+        machine = soak.get("machine_after_warmup")
+        if machine:
+            w(
+                f"| (machine, worst 10 s interval after warm-up) | CPUs busy "
+                f"{machine['cpu_busy_pct_max']} %, steal {machine['cpu_steal_pct_max']} %, "
+                f"iowait {machine['cpu_iowait_pct_max']} %; the load generator's own lag p99 "
+                f"{machine['sender_lag_p99_ms_max']} ms | |"
+            )
     else:
         w("Soak: no results (see the step's exit status above).")
     w("")

@@ -29,7 +29,7 @@ def main() -> None:
     with open(summary_path) as handle:
         summary = json.load(handle)
     t = [float(r["t_end_s"]) for r in rows]
-    fig, (lat, rss) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    fig, (lat, rss, cpu) = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
     for kind, colour in (("inquiry", "tab:blue"), ("notification", "tab:orange")):
         lat.plot(t, column(rows, f"{kind}_p99_ms"), color=colour, label=f"{kind} p99")
         lat.plot(t, column(rows, f"{kind}_p50_ms"), color=colour, linestyle=":",
@@ -47,8 +47,20 @@ def main() -> None:
     rss.plot(t, column(rows, "worker_rss_max_mib"), label="largest worker RSS")
     rss.axvline(summary["warmup_s"], color="grey", linewidth=0.8, linestyle="--", label="warm-up")
     rss.set_ylabel("MiB")
-    rss.set_xlabel("seconds since start")
     rss.legend(loc="lower right", fontsize=8)
+    # The machine's CPUs (shared by gunicorn, PostgreSQL and the load generator): a latency
+    # spike with steal or a busy machine is the machine's, not the code's.
+    if "cpu_busy_pct" in rows[0]:
+        for name, label in (("cpu_busy_pct", "busy"), ("cpu_iowait_pct", "iowait"),
+                            ("cpu_steal_pct", "steal (hypervisor)")):  # fmt: skip
+            cpu.plot(t, column(rows, name), label=label)
+        if "sender_lag_p99_ms" in rows[0]:
+            lat.plot(t, column(rows, "sender_lag_p99_ms"), color="grey", linewidth=0.8,
+                     label="load generator's own lag p99")  # fmt: skip
+            lat.legend(loc="upper right", fontsize=8)
+    cpu.set_ylabel("% of all CPUs")
+    cpu.set_xlabel("seconds since start")
+    cpu.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(png_path, dpi=90)
     print(f"wrote {png_path}")

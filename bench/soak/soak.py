@@ -65,6 +65,7 @@ class Done:
     kind: str
     due: float
     latency_ms: float
+    lag_ms: float  # from the scheduled moment until a sender thread took the request up
     status: int
     duplicate: bool
     bill_id: int | None
@@ -164,6 +165,7 @@ def send(url: str, jobs: queue.Queue[Job | None], done: list[Done], lock: thread
     parts = urlsplit(url)
     while (job := jobs.get()) is not None:
         status = 0
+        taken = time.monotonic()
         try:
             connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             connection.request("POST", job.path, job.body, job.headers)
@@ -175,7 +177,8 @@ def send(url: str, jobs: queue.Queue[Job | None], done: list[Done], lock: thread
             status = -1
         latency = (time.monotonic() - job.due) * 1000
         with lock:
-            done.append(Done(job.kind, job.due, latency, status, job.duplicate, job.bill_id))
+            lag = (taken - job.due) * 1000
+            done.append(Done(job.kind, job.due, latency, lag, status, job.duplicate, job.bill_id))
 
 
 def worker_rss_kib(server_pid: int) -> dict[int, int]:
@@ -193,6 +196,23 @@ def worker_rss_kib(server_pid: int) -> dict[int, int]:
         except OSError:
             continue
     return rss
+
+
+def cpu_times() -> list[int]:
+    """The machine's CPU counters (jiffies): user nice system idle iowait irq softirq steal."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def cpu_shares(before: list[int], after: list[int]) -> dict[str, float]:
+    """Per-cent of all CPUs between two samples: busy (user + system + irq), iowait, steal."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta) or 1
+    user, nice, system, _idle, iowait, irq, softirq, steal = delta
+    return {
+        "cpu_busy_pct": round((user + nice + system + irq + softirq) * 100 / total, 1),
+        "cpu_iowait_pct": round(iowait * 100 / total, 1),
+        "cpu_steal_pct": round(steal * 100 / total, 1),
+    }
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -290,6 +310,7 @@ def main() -> None:
         thread.start()
 
     rss_samples: list[tuple[float, dict[int, int]]] = []
+    cpu_samples: list[tuple[float, list[int]]] = []
     start = time.monotonic()
     end = start + args.duration
     next_inquiry, next_notification = start, start
@@ -298,6 +319,7 @@ def main() -> None:
         now = time.monotonic()
         if now >= next_rss:
             rss_samples.append((now - start, worker_rss_kib(args.server_pid)))
+            cpu_samples.append((now - start, cpu_times()))
             next_rss += min(args.interval, 5.0)
         due = min(next_inquiry, next_notification)
         if due >= end:
@@ -316,6 +338,7 @@ def main() -> None:
     for thread in senders:
         thread.join(timeout=60)
     rss_samples.append((time.monotonic() - start, worker_rss_kib(args.server_pid)))
+    cpu_samples.append((time.monotonic() - start, cpu_times()))
 
     # --- per interval -----------------------------------------------------------------------
     rows = []
@@ -332,6 +355,13 @@ def main() -> None:
             row[f"{kind}_p50_ms"] = percentile(latencies, 0.50)
             row[f"{kind}_p99_ms"] = percentile(latencies, 0.99)
         row["all_p99_ms"] = percentile([d.latency_ms for d in window], 0.99)
+        # The load generator's own delay: a late start is the client's, not the server's.
+        row["sender_lag_p99_ms"] = percentile([d.lag_ms for d in window], 0.99)
+        row["server_p99_ms"] = percentile([d.latency_ms - d.lag_ms for d in window], 0.99)
+        inside = [c for t, c in cpu_samples if lo <= t <= hi + 0.001]
+        row.update(dict.fromkeys(("cpu_busy_pct", "cpu_iowait_pct", "cpu_steal_pct")))
+        if len(inside) >= 2:
+            row.update(cpu_shares(inside[0], inside[-1]))
         row["errors"] = sum(1 for d in window if d.status != 200)
         row["workers"] = len(last)
         mean_kib = sum(last.values()) / len(last) if last else None
@@ -383,6 +413,12 @@ def main() -> None:
         "intervals_over_50ms_p99_after_warmup": sum(
             1 for r in after_warmup if (r["all_p99_ms"] or 0) > 50
         ),
+        # What the machine did meanwhile: a spike with steal, a busy machine or a late load
+        # generator is the machine's, not the server's.
+        "machine_after_warmup": {
+            f"{name}_max": max((r[name] for r in after_warmup if r[name] is not None), default=None)
+            for name in ("cpu_busy_pct", "cpu_steal_pct", "cpu_iowait_pct", "sender_lag_p99_ms")
+        },
         "worker_rss_mib_after_warmup_first_last": [rss_series[0], rss_series[-1]]
         if rss_series
         else None,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, FromClause, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import GenerativeSelect
 
 from portal.services.session import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql._typing import _FromClauseArgument
 
 
 @cache
@@ -42,3 +46,19 @@ def insert_unless_exists(
     statement = _insert_ignoring_conflict(connection.dialect.name, table, tuple(conflict_columns))
     new_id: int | None = connection.execute(statement, values).scalar_one_or_none()
     return new_id
+
+
+_Locking = TypeVar("_Locking", bound=GenerativeSelect)
+
+
+def locked_for_writing(statement: _Locking, *, of: _FromClauseArgument | None = None) -> _Locking:
+    """``statement`` locking the rows it reads until the transaction ends, as a writer of a
+    bill (a payment, an import chunk) does.
+
+    PostgreSQL: ``FOR NO KEY UPDATE``, the lock an UPDATE that changes no key takes itself. It
+    excludes every other writer as ``FOR UPDATE`` would, but not ``FOR KEY SHARE``, the lock a
+    new row's foreign key takes on the row it names: so an inquiry's log row, which names its
+    bill, is never held up behind a payment or an import of that bill. SQLite has no row
+    locks (a writer holds the whole database) and ignores it.
+    """
+    return statement.with_for_update(of=of, key_share=True)

@@ -4,6 +4,7 @@ each answer is recorded once: straight against ``decide`` and ``record``."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -522,3 +523,42 @@ def test_an_inquiry_through_a_session_bound_to_a_connection_is_recorded_on_its_e
         bound.close()
     assert recorded == Recorded(200, '{"bound":1}', replayed=False, verdict="success")
     assert _rows(session) == 1
+
+
+def test_an_inquiry_is_answered_while_a_payment_holds_its_bill(
+    app: Flask, session: Session, database_kind: str
+) -> None:
+    """A payment (and an import chunk) locks its bill until it commits. The inquiry's log row
+    names that bill, and its foreign key takes ``FOR KEY SHARE`` on it: under ``FOR UPDATE``
+    the inquiry would wait for the payment's commit; under ``FOR NO KEY UPDATE`` it does not."""
+    if database_kind != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite's lookup is tested without the write lock")
+    from portal.services.traffic.payments import _LOCKED_BILL
+
+    bill = make_bill(session)
+    code = _code(bill)
+    session.commit()
+    asked = InquiryAsked(payment_code=code, inquiry_date="20310520120000")
+    answers: list[Recorded] = []
+
+    def respond(_code: str, _decision: Decision) -> Answered:
+        return Answered(200, "{}")
+
+    def ask() -> None:
+        with app.app_context():
+            answers.append(answer(db.session(), _received("held-1"), asked, rules=RULES,
+                                  respond=respond))  # fmt: skip
+
+    with app.app_context(), db.engine.connect() as payment:
+        payment.execute(_LOCKED_BILL, {"bill_id": bill.id})  # held until the rollback below
+        inquiry = threading.Thread(target=ask, daemon=True)
+        inquiry.start()
+        inquiry.join(timeout=5)
+        answered_while_held = not inquiry.is_alive()
+        payment.rollback()
+    inquiry.join(timeout=10)
+    assert answered_while_held, "the inquiry waited for the payment's lock on its bill"
+    assert [a.verdict for a in answers] == ["success"]
+    assert session.scalars(select(Inquiry.bill_id).where(Inquiry.request_id == "held-1")).all() == [
+        bill.id
+    ]

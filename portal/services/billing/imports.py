@@ -67,6 +67,7 @@ from portal.services.billing.payment_codes import (
 from portal.services.billing.validation import RULES, as_message, problems_of
 from portal.services.messages import N_, Message
 from portal.services.session import Session
+from portal.services.sql import locked_for_writing
 
 HEADER = (
     "policy_number",
@@ -646,7 +647,7 @@ class _Importer:
             .where(Bill.invoice_number.in_(invoices))
         )
         if lock:  # a payment for one of these bills waits until this chunk is committed
-            bill_query = bill_query.with_for_update(of=Bill)
+            bill_query = locked_for_writing(bill_query, of=Bill)
         bills: dict[str, _Bill] = {}
         missing_policies: set[str] = set()
         found = session.execute(bill_query).all()

@@ -240,8 +240,8 @@ def answer(
     """Decide what ``asked.payment_code`` owes, build the answer with ``respond`` and record
     both; a repeated Request-Id gets its first answer (``RequestIdReused`` if its body differs).
 
-    Committed here, on a connection of its own (``inquiry_transaction``), unless ``session``
-    is already in a transaction: a caller in the same process (tests, the CLI's simulator) may
+    Committed here, on a connection of ``record_engine`` (autocommit), unless ``session`` is
+    already in a transaction: a caller in the same process (tests, the CLI's simulator) may
     hold SQLite's write lock, and the inquiry then joins its transaction and commits it."""
     engine = _engine(session)
     if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":

@@ -35,7 +35,7 @@ from portal.models import (
 )
 from portal.services.messages import N_, Template
 from portal.services.session import Session
-from portal.services.sql import insert_unless_exists
+from portal.services.sql import insert_unless_exists, locked_for_writing
 
 
 class Outcome(StrEnum):
@@ -395,10 +395,9 @@ _payments = cast(Table, Payment.__table__)
 _CODE = select(_codes.c.code, _codes.c.bill_id, _codes.c.retired_at, _codes.c.expires_at).where(
     _codes.c.code == bindparam("code")
 )
-_LOCKED_BILL = (
+_LOCKED_BILL = locked_for_writing(
     select(_bills.c.id, _bills.c.invoice_number, _bills.c.amount, _bills.c.state)
     .where(_bills.c.id == bindparam("bill_id"))
-    .with_for_update()
 )
 _PAYMENT_OF_BILL = select(
     _payments.c.id, _payments.c.fingerprint, _payments.c.amount, _payments.c.paid_at,
